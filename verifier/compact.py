@@ -48,7 +48,8 @@ class CompactRange:
         expected = self.size.bit_count() if self.size >= 0 else -1
         if len(self.hashes) != expected:
             raise ValueError(
-                f"a compact range of size {self.size} holds {expected} hashes, got {len(self.hashes)}"
+                f"a compact range of size {self.size} holds {expected} hashes, "
+                f"got {len(self.hashes)}"
             )
         for h in self.hashes:
             if len(h) != HASH_SIZE:

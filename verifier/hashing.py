@@ -18,5 +18,7 @@ def leaf_hash(leaf_bytes: bytes) -> bytes:
 def node_hash(left: bytes, right: bytes) -> bytes:
     """SHA-256(0x01 || left || right); both children must be 32-byte hashes."""
     if len(left) != HASH_SIZE or len(right) != HASH_SIZE:
-        raise ValueError(f"node children must be {HASH_SIZE} bytes, got {len(left)} and {len(right)}")
+        raise ValueError(
+            f"node children must be {HASH_SIZE} bytes, got {len(left)} and {len(right)}"
+        )
     return hashlib.sha256(NODE_PREFIX + left + right).digest()

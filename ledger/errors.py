@@ -1,0 +1,94 @@
+"""The ledger's errors; ``api/errors.py`` alone turns them into HTTP problems.
+
+LedgerError                     root
+├── EventValidationError        a batch breaks the event schema (per-event index and field)
+├── RuleViolation               well-formed, but the ledger's state forbids it (409)
+│   ├── InsufficientStock
+│   └── LotOnHold
+├── IdempotencyConflict         an event id already used for different content (409)
+├── NotFound                    an entry, lot, location or checkpoint that does not exist
+├── InvalidRange                a log range or proof request outside the tree (400)
+└── ConfigurationError          a data directory, key or database that cannot be used
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LedgerError(Exception):
+    """Root of every error the ledger raises."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one event of a batch."""
+
+    index: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class EventValidationError(LedgerError):
+    """The batch breaks the schema or refers to things that do not exist; nothing was written."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"event {first.index}, {first.field}: {first.message}{more}")
+
+
+class RuleViolation(LedgerError):
+    """An event that is well formed but that the ledger's current state forbids."""
+
+    def __init__(
+        self,
+        index: int,
+        message: str,
+        field: str = "event",
+        details: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(f"event {index}: {message}")
+        self.index = index
+        self.message = message
+        self.field = field
+        self.details = details or {}
+
+    def problem(self) -> Problem:
+        return Problem(self.index, self.field, self.message)
+
+
+class InsufficientStock(RuleViolation):
+    """Shipping, selling or using more than is on hand."""
+
+
+class LotOnHold(RuleViolation):
+    """Moving a lot that is on hold, quarantined or recalled."""
+
+
+class IdempotencyConflict(LedgerError):
+    """An event id that the log already holds with different content."""
+
+    def __init__(self, index: int, event_id: str, seq: int) -> None:
+        self.index = index
+        self.event_id = event_id
+        self.seq = seq
+        super().__init__(
+            f"event {index}: event_id {event_id} is already entry {seq} with different content"
+        )
+
+
+class NotFound(LedgerError):
+    """Something asked for by key that does not exist."""
+
+
+class InvalidRange(LedgerError):
+    """A range or proof request that does not fit the tree."""
+
+
+class ConfigurationError(LedgerError):
+    """A data directory, key or database that cannot be used."""

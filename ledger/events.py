@@ -1,0 +1,382 @@
+"""The event model: every type in DESIGN.md with the key data elements it needs.
+
+Event types follow the FDA FSMA 204 critical tracking events and GS1 EPCIS 2.0
+business steps (see ``EPCIS`` below), so each maps to both without loss.
+Quantities are normalized decimal strings, identifiers are checked (GTIN check
+digit, GS1 AI 10 lot characters), times are RFC 3339 with an offset. A model's
+``model_dump`` is exactly the ``event`` object that goes into a log entry.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+
+from ledger import quantity
+from ledger.errors import EventValidationError, Problem
+from verifier.gs1 import IdentifierError, validate_gtin, validate_lot
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+_LOCATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _event_id(value: str) -> str:
+    lowered = value.lower()
+    if not _UUID.fullmatch(lowered):
+        raise ValueError(f"{value!r} is not a UUID in its hyphenated form")
+    return lowered
+
+
+def _rfc3339(value: str) -> str:
+    if not _RFC3339.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not an RFC 3339 time with an offset, e.g. 2026-11-24T08:30:00+01:00"
+        )
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a valid date and time") from None
+    return value
+
+
+def _iso_date(value: str) -> str:
+    try:
+        parsed = date.fromisoformat(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+    if parsed.isoformat() != value:
+        raise ValueError(f"{value!r} must be written YYYY-MM-DD")
+    return value
+
+
+@lru_cache(maxsize=65536)
+def _gtin(value: str) -> str:
+    try:
+        return validate_gtin(value)
+    except IdentifierError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _lot(value: str) -> str:
+    try:
+        return validate_lot(value)
+    except IdentifierError as exc:
+        raise ValueError(str(exc)) from None
+
+
+@lru_cache(maxsize=65536)
+def _location(value: str) -> str:
+    if not _LOCATION_ID.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a location id (a GLN or 1-64 letters, digits and . _ : -)"
+        )
+    return value
+
+
+def _positive(value: str) -> str:
+    return quantity.normalize(value)
+
+
+def _signed(value: str) -> str:
+    return quantity.normalize(value, signed=True)
+
+
+def _sensor_value(value: str) -> str:
+    return quantity.normalize(value, signed=True, allow_zero=True)
+
+
+EventId = Annotated[str, AfterValidator(_event_id)]
+Time = Annotated[str, AfterValidator(_rfc3339)]
+IsoDate = Annotated[str, AfterValidator(_iso_date)]
+Gtin = Annotated[str, AfterValidator(_gtin)]
+LotCode = Annotated[str, AfterValidator(_lot)]
+LocationId = Annotated[str, AfterValidator(_location)]
+Quantity = Annotated[str, Field(examples=["120.5"]), AfterValidator(_positive)]
+SignedQuantity = Annotated[str, Field(examples=["-3"]), AfterValidator(_signed)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Unit = Literal["each", "case", "pallet", "kg", "g", "lb", "oz", "l", "ml"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class LotRef(_Model):
+    """A traceability lot code: GTIN (normalized to 14 digits) plus lot."""
+
+    gtin: Gtin
+    lot: LotCode
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.gtin, self.lot)
+
+
+class Reference(_Model):
+    """A reference document: purchase order, bill of lading, invoice, despatch advice."""
+
+    type: Literal["po", "bol", "inv", "desadv", "recall", "other"]
+    number: Text
+
+
+class _Event(_Model):
+    event_id: EventId
+    event_time: Time
+    location: LocationId
+    reference: Reference | None = None
+
+
+class _LotQuantity(_Event):
+    lot: LotRef
+    quantity: Quantity
+    unit: Unit
+
+
+class Register(_LotQuantity):
+    """A lot comes into being: harvest, initial packing, production (EPCIS ADD, commissioning)."""
+
+    type: Literal["register"]
+    kind: Literal["harvest", "pack", "produce", "land"] = "pack"
+    product: Text
+    expiry: IsoDate | None = None
+    production_date: IsoDate | None = None
+
+
+class Ship(_LotQuantity):
+    """A quantity leaves ``location`` for ``to_location`` (EPCIS OBSERVE, shipping)."""
+
+    type: Literal["ship"]
+    to_location: LocationId
+    shipment_id: Text | None = None
+
+
+class Receive(_LotQuantity):
+    """A quantity arrives at ``location`` from ``from_location`` (EPCIS OBSERVE, receiving).
+
+    A receipt must match a shipment of the lot to this location, unless
+    ``unsolicited`` says the sender did not record one.
+    """
+
+    type: Literal["receive"]
+    from_location: LocationId
+    shipment_id: Text | None = None
+    unsolicited: bool = False
+
+
+class TransformInput(_Model):
+    lot: LotRef
+    quantity: Quantity
+    unit: Unit
+
+
+class TransformOutput(_Model):
+    lot: LotRef
+    quantity: Quantity
+    unit: Unit
+    product: Text
+    expiry: IsoDate | None = None
+
+
+class Transform(_Event):
+    """Input lots are consumed into new output lots (EPCIS TransformationEvent)."""
+
+    type: Literal["transform"]
+    inputs: Annotated[list[TransformInput], Field(min_length=1, max_length=100)]
+    outputs: Annotated[list[TransformOutput], Field(min_length=1, max_length=100)]
+
+
+class Sell(_LotQuantity):
+    """Leaves the chain at retail (EPCIS OBSERVE, retail_selling)."""
+
+    type: Literal["sell"]
+
+
+class Consume(_LotQuantity):
+    """Used in food service (EPCIS OBSERVE, consuming)."""
+
+    type: Literal["consume"]
+
+
+class Dispose(_LotQuantity):
+    """Waste, spoilage, destruction (EPCIS DELETE, destroying)."""
+
+    type: Literal["dispose"]
+    reason: Literal["spoilage", "damage", "expired", "recall", "quality", "other"]
+
+
+class Adjust(_Event):
+    """A stock count found a different quantity (EPCIS OBSERVE, cycle_counting)."""
+
+    type: Literal["adjust"]
+    lot: LotRef
+    variance: SignedQuantity
+    unit: Unit
+    reason: Literal["count", "damage", "theft", "spoilage", "found", "other"]
+
+
+class Hold(_Event):
+    """Quarantine a lot (disposition in_progress / recalled)."""
+
+    type: Literal["hold"]
+    lot: LotRef
+    kind: Literal["quality", "quarantine", "recall", "damage"]
+    reason: Text
+    recall_id: Text | None = None
+
+
+class Release(_Event):
+    """End a lot's holds (disposition active)."""
+
+    type: Literal["release"]
+    lot: LotRef
+    reason: Text
+
+
+class Reading(_Model):
+    sensor: Literal["temperature", "humidity"]
+    value: Annotated[str, AfterValidator(_sensor_value)]
+    unit: Literal["Cel", "Fah", "%"]
+    time: Time
+
+
+class Observe(_Event):
+    """Sensor readings for a lot or a location (EPCIS sensorElementList)."""
+
+    type: Literal["observe"]
+    lot: LotRef | None = None
+    readings: Annotated[list[Reading], Field(min_length=1, max_length=1000)]
+
+
+class OrderLine(_Model):
+    gtin: Gtin
+    quantity: Quantity
+    unit: Unit
+
+
+class OrderPlaced(_Event):
+    """A buyer at ``location`` orders from ``supplier_location`` (EPCIS TransactionEvent ADD)."""
+
+    type: Literal["order_placed"]
+    order_id: Text
+    supplier_location: LocationId
+    lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
+
+
+class OrderConfirmed(_Event):
+    type: Literal["order_confirmed"]
+    order_id: Text
+    promised_date: IsoDate
+
+
+class OrderCancelled(_Event):
+    type: Literal["order_cancelled"]
+    order_id: Text
+    reason: Text
+
+
+class OrderFulfilled(_Event):
+    type: Literal["order_fulfilled"]
+    order_id: Text
+
+
+Event = Annotated[
+    Register
+    | Ship
+    | Receive
+    | Transform
+    | Sell
+    | Consume
+    | Dispose
+    | Adjust
+    | Hold
+    | Release
+    | Observe
+    | OrderPlaced
+    | OrderConfirmed
+    | OrderCancelled
+    | OrderFulfilled,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: tuple[str, ...] = (
+    "register",
+    "ship",
+    "receive",
+    "transform",
+    "sell",
+    "consume",
+    "dispose",
+    "adjust",
+    "hold",
+    "release",
+    "observe",
+    "order_placed",
+    "order_confirmed",
+    "order_cancelled",
+    "order_fulfilled",
+)
+
+#: EPCIS 2.0 event type, action and CBV business step for each event type.
+EPCIS: dict[str, tuple[str, str | None, str]] = {
+    "register": ("ObjectEvent", "ADD", "commissioning"),
+    "ship": ("ObjectEvent", "OBSERVE", "shipping"),
+    "receive": ("ObjectEvent", "OBSERVE", "receiving"),
+    "transform": ("TransformationEvent", None, "transforming"),
+    "sell": ("ObjectEvent", "OBSERVE", "retail_selling"),
+    "consume": ("ObjectEvent", "OBSERVE", "consuming"),
+    "dispose": ("ObjectEvent", "DELETE", "destroying"),
+    "adjust": ("ObjectEvent", "OBSERVE", "cycle_counting"),
+    "hold": ("ObjectEvent", "OBSERVE", "holding"),
+    "release": ("ObjectEvent", "OBSERVE", "releasing"),
+    "observe": ("ObjectEvent", "OBSERVE", "sensor_reporting"),
+    "order_placed": ("TransactionEvent", "ADD", "ordering"),
+    "order_confirmed": ("TransactionEvent", "OBSERVE", "accepting"),
+    "order_cancelled": ("TransactionEvent", "DELETE", "void_shipping"),
+    "order_fulfilled": ("TransactionEvent", "OBSERVE", "delivering"),
+}
+
+_ONE = TypeAdapter(Event)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    # The union member's tag (e.g. "ship") is not part of the document's path.
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p in EVENT_TYPES)]
+    return ".".join(parts) or "event"
+
+
+def parse_events(raw: list[Any]) -> list[BaseModel]:
+    """Validate a batch; raise EventValidationError listing every problem of every event."""
+    problems: list[Problem] = []
+    events: list[BaseModel] = []
+    for index, item in enumerate(raw):
+        try:
+            events.append(_ONE.validate_python(item))
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False, include_input=False):
+                message = err["msg"].removeprefix("Value error, ")
+                problems.append(Problem(index, _field_path(err["loc"]), message))
+    if problems:
+        raise EventValidationError(problems)
+    return events
+
+
+def event_lots(event: BaseModel) -> list[tuple[str, str]]:
+    """The (gtin, lot) keys an event touches, inputs before outputs."""
+    if isinstance(event, Transform):
+        return [i.lot.key for i in event.inputs] + [o.lot.key for o in event.outputs]
+    lot = getattr(event, "lot", None)
+    return [lot.key] if isinstance(lot, LotRef) else []

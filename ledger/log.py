@@ -1,0 +1,367 @@
+"""The log: one transactional write path, and the reads a transparency log serves.
+
+``Ledger.append`` is the only way an entry is written: validate the batch, lock
+the log head in the database, settle idempotency, apply the business rules and
+read models, assign ``seq``, chain, hash, insert entries and tree nodes, sign
+the checkpoint, commit; all or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from ledger import tree
+from ledger.bulk import insert_rows
+from ledger.config import Settings
+from ledger.db import is_sqlite, make_engine, read_transaction, write_transaction
+from ledger.errors import (
+    EventValidationError,
+    IdempotencyConflict,
+    InvalidRange,
+    NotFound,
+    Problem,
+)
+from ledger.events import parse_events
+from ledger.migrate import upgrade
+from ledger.projection import Applied, BatchProjector
+from ledger.schema import READ_MODEL_TABLES, Checkpoint, Entry, Head
+from ledger.signing import load_or_create_signer, sign_checkpoint
+from verifier.canonical import canonical_bytes
+from verifier.compact import CompactRange
+from verifier.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
+from verifier.note import SignerKey, VerifierKey
+
+MAX_BATCH = 10_000
+MAX_FUTURE = timedelta(minutes=10)
+ZERO_HASH = bytes(HASH_SIZE)
+ENTRY_COLUMNS = (
+    "seq",
+    "event_id",
+    "leaf_hash",
+    "leaf_bytes",
+    "event_type",
+    "recorded_at",
+    "nodes",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Where one event landed: its seq and leaf hash; ``duplicate`` if sent before."""
+
+    index: int
+    event_id: str
+    seq: int
+    leaf_hash: bytes
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    receipts: list[Receipt]
+    tree_size: int
+    root_hash: bytes
+    checkpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    seq: int
+    leaf_hash: bytes
+    leaf_bytes: bytes
+
+    def envelope(self) -> dict[str, Any]:
+        return json.loads(self.leaf_bytes)  # type: ignore[no-any-return]
+
+
+def rfc3339_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Ledger:
+    """A ledger over one database and one signing key."""
+
+    def __init__(self, engine: Engine, signer: SignerKey) -> None:
+        self.engine = engine
+        self.signer = signer
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True, **engine_args: Any) -> Ledger:
+        """Open (creating on first use) the database and signing key the settings name."""
+        if settings.database_url.startswith("sqlite"):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.database_url, **engine_args)
+        if migrate:
+            upgrade(engine)
+        return cls(engine, load_or_create_signer(settings))
+
+    @property
+    def origin(self) -> str:
+        return self.signer.name
+
+    @property
+    def verifier_key(self) -> VerifierKey:
+        return self.signer.verifier_key()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- the write path -------------------------------------------------------------
+
+    def append(
+        self, raw_events: Sequence[Any], *, actor: str, now: datetime | None = None
+    ) -> AppendResult:
+        """Append a batch atomically; see the module docstring for the steps."""
+        if not raw_events:
+            raise EventValidationError([Problem(0, "events", "the batch is empty")])
+        if len(raw_events) > MAX_BATCH:
+            raise EventValidationError(
+                [Problem(MAX_BATCH, "events", f"a batch holds at most {MAX_BATCH} events")]
+            )
+        events = parse_events(list(raw_events))
+        moment = now or datetime.now(UTC)
+        recorded_at = rfc3339_utc(moment)
+        _check_batch(events, moment)
+        dumped = [e.model_dump(mode="json", exclude_none=True) for e in events]
+
+        with write_transaction(self.engine) as conn:
+            head = _lock_head(conn)
+            duplicates = _settle_idempotency(conn, events, dumped)
+            fresh = [i for i in range(len(events)) if i not in duplicates]
+            if not fresh:
+                size, root_hash, note = self._latest(conn)
+                return AppendResult(
+                    [duplicates[i] for i in range(len(events))], size, root_hash, note
+                )
+            size = head.tree_size
+            batch = [
+                Applied(i, size + n, actor, recorded_at, events[i]) for n, i in enumerate(fresh)
+            ]
+            projector = BatchProjector(conn)
+            projector.apply_all(batch)
+
+            compact = CompactRange(size, _split(head.frontier))
+            prev = head.last_leaf_hash
+            rows: list[tuple[Any, ...]] = []
+            receipts: dict[int, Receipt] = dict(duplicates)
+            for item in batch:
+                event = dumped[item.index]
+                data = canonical_bytes(
+                    {
+                        "seq": item.seq,
+                        "prev": prev.hex(),
+                        "recorded_at": recorded_at,
+                        "actor": actor,
+                        "event": event,
+                    }
+                )
+                h = leaf_hash(data)
+                nodes = b"".join(node.hash for node in compact.append(h))
+                rows.append(
+                    (item.seq, event["event_id"], h, data, event["type"], recorded_at, nodes)
+                )
+                receipts[item.index] = Receipt(item.index, event["event_id"], item.seq, h)
+                prev = h
+
+            insert_rows(conn, "log_entries", ENTRY_COLUMNS, rows)
+            projector.flush()
+            root_hash = compact.root()
+            note = sign_checkpoint(self.signer, compact.size, root_hash)
+            conn.execute(
+                update(Head)
+                .where(Head.id == 1)
+                .values(
+                    tree_size=compact.size, last_leaf_hash=prev, frontier=b"".join(compact.hashes)
+                )
+            )
+            conn.execute(
+                insert(Checkpoint).values(
+                    tree_size=compact.size, root_hash=root_hash, note=note, created_at=recorded_at
+                )
+            )
+        return AppendResult(
+            [receipts[i] for i in range(len(events))], compact.size, root_hash, note
+        )
+
+    def replay(self) -> None:
+        """Rebuild every read model from the log, in one transaction."""
+        with write_transaction(self.engine) as conn:
+            for table in READ_MODEL_TABLES:
+                conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            batch: list[Applied] = []
+            for entry in _iter_entries(conn, 0, None):
+                env = entry.envelope()
+                (event,) = parse_events([env["event"]])
+                batch.append(Applied(entry.seq, entry.seq, env["actor"], env["recorded_at"], event))
+                if len(batch) == 2000:
+                    _replay_batch(conn, batch)
+                    batch = []
+            if batch:
+                _replay_batch(conn, batch)
+
+    # -- reads ------------------------------------------------------------------------
+
+    def size(self) -> int:
+        with read_transaction(self.engine) as conn:
+            return int(conn.execute(select(Head.tree_size).where(Head.id == 1)).scalar_one())
+
+    def latest_checkpoint(self) -> tuple[int, bytes, str]:
+        """(size, root, signed note) of the newest checkpoint; size 0 is signed on demand."""
+        with read_transaction(self.engine) as conn:
+            return self._latest(conn)
+
+    def _latest(self, conn: Connection) -> tuple[int, bytes, str]:
+        row = conn.execute(
+            select(Checkpoint.tree_size, Checkpoint.root_hash, Checkpoint.note)
+            .order_by(Checkpoint.tree_size.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return 0, EMPTY_ROOT, sign_checkpoint(self.signer, 0, EMPTY_ROOT)
+        return int(row[0]), bytes(row[1]), str(row[2])
+
+    def checkpoint_at(self, size: int) -> str:
+        with read_transaction(self.engine) as conn:
+            note = conn.execute(
+                select(Checkpoint.note).where(Checkpoint.tree_size == size)
+            ).scalar_one_or_none()
+        if note is None:
+            raise NotFound(f"no checkpoint was signed at tree size {size}")
+        return str(note)
+
+    def entries(self, start: int, end: int) -> list[StoredEntry]:
+        """Entries [start, end) of the log, in order."""
+        if not 0 <= start <= end:
+            raise InvalidRange(f"bad range [{start}, {end})")
+        with read_transaction(self.engine) as conn:
+            return list(_iter_entries(conn, start, end))
+
+    def iter_entries(self, start: int = 0, end: int | None = None) -> Iterator[StoredEntry]:
+        """Stream entries without holding the log in memory."""
+        with read_transaction(self.engine) as conn:
+            yield from _iter_entries(conn, start, end)
+
+    def index_of(self, leaf: bytes) -> int:
+        with read_transaction(self.engine) as conn:
+            seq = conn.execute(
+                select(func.min(Entry.seq)).where(Entry.leaf_hash == leaf)
+            ).scalar_one_or_none()
+        if seq is None:
+            raise NotFound(f"no entry has leaf hash {leaf.hex()}")
+        return int(seq)
+
+    def root(self, size: int | None = None) -> bytes:
+        with read_transaction(self.engine) as conn:
+            current = _head_size(conn)
+            size = current if size is None else size
+            _within(size, current)
+            return tree.root(conn, size)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        with read_transaction(self.engine) as conn:
+            _within(size, _head_size(conn))
+            return tree.inclusion_proof(conn, index, size)
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        with read_transaction(self.engine) as conn:
+            _within(size2, _head_size(conn))
+            return tree.consistency_proof(conn, size1, size2)
+
+
+def _check_batch(events: list[BaseModel], moment: datetime) -> None:
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for index, e in enumerate(events):
+        event_id = e.event_id  # type: ignore[attr-defined]
+        if event_id in seen:
+            problems.append(
+                Problem(
+                    index,
+                    "event_id",
+                    f"the batch repeats event_id {event_id} (event {seen[event_id]})",
+                )
+            )
+        seen[event_id] = index
+        when = datetime.fromisoformat(e.event_time.replace("Z", "+00:00"))  # type: ignore[attr-defined]
+        if when - moment > MAX_FUTURE:
+            problems.append(
+                Problem(index, "event_time", f"{e.event_time} is in the future")  # type: ignore[attr-defined]
+            )
+    if problems:
+        raise EventValidationError(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class _HeadState:
+    tree_size: int
+    last_leaf_hash: bytes
+    frontier: bytes
+
+
+def _lock_head(conn: Connection) -> _HeadState:
+    """Read the head under the database's write lock (FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
+    stmt = select(Head.tree_size, Head.last_leaf_hash, Head.frontier).where(Head.id == 1)
+    if not is_sqlite(conn):
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound("the log head is missing: run the migrations (lotledger init)")
+    return _HeadState(int(row[0]), bytes(row[1]), bytes(row[2]))
+
+
+def _settle_idempotency(
+    conn: Connection, events: list[BaseModel], dumped: list[dict[str, Any]]
+) -> dict[int, Receipt]:
+    """Receipts for events already in the log; a conflict if one differs."""
+    by_id = {d["event_id"]: i for i, d in enumerate(dumped)}
+    found: dict[int, Receipt] = {}
+    ids = list(by_id)
+    for start in range(0, len(ids), 400):
+        rows = conn.execute(
+            select(Entry.event_id, Entry.seq, Entry.leaf_hash, Entry.leaf_bytes).where(
+                Entry.event_id.in_(ids[start : start + 400])
+            )
+        )
+        for event_id, seq, h, data in rows:
+            index = by_id[event_id]
+            stored = json.loads(data)["event"]
+            if canonical_bytes(stored) != canonical_bytes(dumped[index]):
+                raise IdempotencyConflict(index, event_id, seq)
+            found[index] = Receipt(index, event_id, seq, bytes(h), duplicate=True)
+    return found
+
+
+def _replay_batch(conn: Connection, batch: list[Applied]) -> None:
+    # Replay applies each entry as its own batch position but flushes in chunks.
+    projector = BatchProjector(conn)
+    projector.apply_all(batch)
+    projector.flush()
+
+
+def _iter_entries(conn: Connection, start: int, end: int | None) -> Iterator[StoredEntry]:
+    stmt = select(Entry.seq, Entry.leaf_hash, Entry.leaf_bytes).where(Entry.seq >= start)
+    if end is not None:
+        stmt = stmt.where(Entry.seq < end)
+    result = conn.execute(stmt.order_by(Entry.seq), execution_options={"yield_per": 1000})
+    for seq, h, data in result:
+        yield StoredEntry(int(seq), bytes(h), bytes(data))
+
+
+def _head_size(conn: Connection) -> int:
+    return int(conn.execute(select(Head.tree_size).where(Head.id == 1)).scalar_one())
+
+
+def _within(size: int, current: int) -> None:
+    if not 0 <= size <= current:
+        raise InvalidRange(f"tree size {size} is beyond the log's size {current}")
+
+
+def _split(frontier: bytes) -> list[bytes]:
+    return [frontier[i : i + HASH_SIZE] for i in range(0, len(frontier), HASH_SIZE)]

@@ -1,0 +1,220 @@
+"""The tables. The log (entries with their tree nodes, checkpoints) is append-only; the
+database refuses UPDATE and DELETE on it (see the migrations). Master data
+(organisations, locations, products) is managed directly; lots, stock, holds
+and orders are read models derived from the log and rebuilt by replaying it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so migrations can refer to them on every engine.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Seq = Annotated[int, mapped_column(BigInteger)]
+Hash = Annotated[bytes, mapped_column(LargeBinary(32))]
+Micro = Annotated[int, mapped_column(BigInteger)]  # quantities in 10**-6 units
+Name = Annotated[str, mapped_column(String(200))]
+LocationKey = Annotated[str, mapped_column(String(64))]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# -- the log ------------------------------------------------------------------
+
+
+class Entry(Base):
+    """One log entry: the exact canonical leaf bytes, and what it is indexed by."""
+
+    __tablename__ = "log_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    leaf_hash: Mapped[Hash] = mapped_column(index=True)
+    leaf_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    event_type: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[str] = mapped_column(String(40))
+    # The perfect subtrees this leaf completes, levels 1, 2, ... (32 bytes each): the
+    # subtree at (level, index) is stored beside entry ((index + 1) << level) - 1.
+    nodes: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Checkpoint(Base):
+    """A signed checkpoint for every committed append batch (C2SP tlog-checkpoint note)."""
+
+    __tablename__ = "log_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[Hash]
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class Head(Base):
+    """The single row that writers lock: size, last leaf hash, the right frontier."""
+
+    __tablename__ = "log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    last_leaf_hash: Mapped[Hash]
+    # The compact range: concatenated 32-byte perfect-subtree hashes, largest first.
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# -- master data ----------------------------------------------------------------
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[Name]
+    created_at: Mapped[str] = mapped_column(String(40))
+
+
+class Location(Base):
+    __tablename__ = "locations"
+
+    id: Mapped[LocationKey] = mapped_column(primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[Name]
+    kind: Mapped[str] = mapped_column(String(32))
+    gln: Mapped[str | None] = mapped_column(String(13), unique=True)
+    address: Mapped[str | None] = mapped_column(String(400))
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    description: Mapped[Name]
+    unit: Mapped[str] = mapped_column(String(16))
+    shelf_life_days: Mapped[int | None] = mapped_column(Integer)
+    temp_min_c: Mapped[str | None] = mapped_column(String(16))
+    temp_max_c: Mapped[str | None] = mapped_column(String(16))
+
+
+# -- read models (derived from the log) -----------------------------------------
+
+
+class Lot(Base):
+    __tablename__ = "lots"
+
+    # (seq of the creating entry << 7) | output position: deterministic on replay.
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    gtin: Mapped[str] = mapped_column(String(14))
+    lot: Mapped[str] = mapped_column(String(20))
+    product: Mapped[Name]
+    unit: Mapped[str] = mapped_column(String(16))
+    org_id: Mapped[str] = mapped_column(String(64))
+    origin_location: Mapped[LocationKey]
+    expiry: Mapped[str | None] = mapped_column(String(10))
+    registered_seq: Mapped[Seq]
+    open_holds: Mapped[int] = mapped_column(Integer, default=0)
+
+    # Lot first: batches look lots up by lot code (one-column IN), then match the GTIN.
+    __table_args__ = (Index("uq_lots_lot_gtin", "lot", "gtin", unique=True),)
+
+
+class Stock(Base):
+    """Quantity on hand per (location, lot)."""
+
+    __tablename__ = "stock"
+
+    location_id: Mapped[LocationKey] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    on_hand: Mapped[Micro]
+
+
+class LotEvent(Base):
+    """Which entries touch which lot: a lot's history in order."""
+
+    __tablename__ = "lot_events"
+
+    lot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class Shipment(Base):
+    """Every ship event, and how much of it has been received."""
+
+    __tablename__ = "shipments"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    lot_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    from_location: Mapped[LocationKey]
+    to_location: Mapped[LocationKey] = mapped_column(index=True)
+    shipment_id: Mapped[str | None] = mapped_column(String(200))
+    quantity: Mapped[Micro]
+    received: Mapped[Micro]
+
+
+class HoldRecord(Base):
+    __tablename__ = "holds"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    lot_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[Name]
+    recall_id: Mapped[str | None] = mapped_column(String(200))
+    released_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Transformation(Base):
+    """An input lot consumed into an output lot by a transform event: the lot graph's edges."""
+
+    __tablename__ = "transformations"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    input_lot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    output_lot_id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, index=True
+    )
+    location_id: Mapped[LocationKey]
+    input_quantity: Mapped[Micro]
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    buyer_location: Mapped[LocationKey]
+    supplier_location: Mapped[LocationKey]
+    status: Mapped[str] = mapped_column(String(32))
+    placed_seq: Mapped[Seq]
+    promised_date: Mapped[str | None] = mapped_column(String(10))
+
+
+LOG_TABLES = ("log_entries", "log_checkpoints")
+READ_MODEL_TABLES = (
+    "lot_events",
+    "stock",
+    "shipments",
+    "holds",
+    "transformations",
+    "orders",
+    "lots",
+)

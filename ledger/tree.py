@@ -1,0 +1,140 @@
+"""Proof building over stored perfect-subtree hashes (RFC 9162 section 2.1).
+
+Storage keeps the hash of every complete subtree beside the entry that
+completed it (its last leaf): the leaf hash itself, and the hashes of levels
+1, 2, ... in ``log_entries.nodes``. A root, an inclusion proof or a
+consistency proof is then a plan of at most ~2 log2(n) node coordinates,
+fetched in one primary-key query; an incomplete subtree on the right
+border is folded from the perfect subtrees that cover it. Nothing ever
+re-hashes the log. Checking proofs is ``verifier.proofs``'s job, not this
+module's. Model: transparency-dev/merkle ``proof/proof.go``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from ledger.errors import InvalidRange
+from ledger.schema import Entry
+from verifier.compact import frontier_coordinates
+from verifier.hashing import EMPTY_ROOT, node_hash
+
+Coord = tuple[int, int]  # (level, index) of a perfect subtree
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """The hash of leaves [begin, end): one perfect node, or several folded right to left."""
+
+    parts: tuple[Coord, ...]
+
+
+def range_span(begin: int, end: int) -> Span:
+    """The perfect subtrees covering [begin, end), where ``begin`` is aligned to the span."""
+    if not 0 <= begin < end:
+        raise ValueError(f"empty or negative range [{begin}, {end})")
+    return Span(
+        tuple(
+            (level, (begin >> level) + index) for level, index in frontier_coordinates(end - begin)
+        )
+    )
+
+
+def _path(level: int, index: int, size: int) -> list[Span]:
+    """Siblings from (level, index) up to the root of a tree of ``size`` leaves."""
+    spans: list[Span] = []
+    while not (index == 0 and (1 << level) >= size):
+        sibling = index ^ 1
+        begin = sibling << level
+        if begin < size:
+            end = min(begin + (1 << level), size)
+            spans.append(range_span(begin, end))
+        index >>= 1
+        level += 1
+    return spans
+
+
+def inclusion_plan(index: int, size: int) -> list[Span]:
+    """The spans of an inclusion proof of leaf ``index`` in a tree of ``size``."""
+    if not 0 <= index < size:
+        raise InvalidRange(f"leaf index {index} is not in a tree of size {size}")
+    return _path(0, index, size)
+
+
+def consistency_plan(size1: int, size2: int) -> list[Span]:
+    """The spans of a consistency proof from ``size1`` to ``size2`` (RFC 9162 2.1.4.1)."""
+    if not 0 <= size1 <= size2:
+        raise InvalidRange(f"no consistency proof from size {size1} to size {size2}")
+    if size1 in (0, size2):
+        return []
+    # The highest perfect subtree ending at size1; its path up the bigger tree is the proof,
+    # preceded by the subtree itself unless it is the whole old tree.
+    level = (size1 & -size1).bit_length() - 1
+    index = (size1 - 1) >> level
+    spans = _path(level, index, size2)
+    if index != 0:
+        spans.insert(0, Span(((level, index),)))
+    return spans
+
+
+def root_plan(size: int) -> list[Span]:
+    return [] if size == 0 else [range_span(0, size)]
+
+
+def owner(coord: Coord) -> int:
+    """The entry beside which a perfect subtree's hash is stored: its last leaf."""
+    level, index = coord
+    return ((index + 1) << level) - 1
+
+
+def fetch_nodes(conn: Connection, coords: Iterable[Coord]) -> dict[Coord, bytes]:
+    """Read the hashes of perfect subtrees from the entries that completed them: one query."""
+    wanted = set(coords)
+    if not wanted:
+        return {}
+    owners = {owner(c) for c in wanted}
+    rows = {
+        int(seq): (bytes(h), bytes(nodes))
+        for seq, h, nodes in conn.execute(
+            select(Entry.seq, Entry.leaf_hash, Entry.nodes).where(Entry.seq.in_(owners))
+        )
+    }
+    found: dict[Coord, bytes] = {}
+    for coord in wanted:
+        row = rows.get(owner(coord))
+        if row is None:
+            raise InvalidRange(f"the tree has no node at {coord}: beyond its size")
+        level = coord[0]
+        found[coord] = row[0] if level == 0 else row[1][(level - 1) * 32 : level * 32]
+    return found
+
+
+def fold(spans: Sequence[Span], nodes: Mapping[Coord, bytes]) -> list[bytes]:
+    """Each span's hash: a perfect node, or the right-to-left fold of its parts."""
+    hashes: list[bytes] = []
+    for span in spans:
+        h = nodes[span.parts[-1]]
+        for coord in reversed(span.parts[:-1]):
+            h = node_hash(nodes[coord], h)
+        hashes.append(h)
+    return hashes
+
+
+def resolve(conn: Connection, spans: Sequence[Span]) -> list[bytes]:
+    nodes = fetch_nodes(conn, (c for span in spans for c in span.parts))
+    return fold(spans, nodes)
+
+
+def root(conn: Connection, size: int) -> bytes:
+    return resolve(conn, root_plan(size))[0] if size else EMPTY_ROOT
+
+
+def inclusion_proof(conn: Connection, index: int, size: int) -> list[bytes]:
+    return resolve(conn, inclusion_plan(index, size))
+
+
+def consistency_proof(conn: Connection, size1: int, size2: int) -> list[bytes]:
+    return resolve(conn, consistency_plan(size1, size2))
