@@ -17,8 +17,9 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema up to ``revision`` (idempotent)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema up to ``revision`` (idempotent). Features add migrations as
+    branches off 0001, so the default applies every head."""
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
