@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ledger import events as ev
 from ledger.bulk import insert_rows, upsert_rows
@@ -99,6 +99,7 @@ class BatchProjector:
     stock: dict[tuple[str, int], int] = field(default_factory=dict)
     stock_dirty: set[tuple[str, int]] = field(default_factory=set)
     shipments: dict[tuple[int, str, str], list[ShipmentState]] = field(default_factory=dict)
+    new_shipments: list[ShipmentState] = field(default_factory=list)
     orders: dict[str, OrderState | None] = field(default_factory=dict)
     lot_events: list[tuple[int, int]] = field(default_factory=list)
     new_holds: list[dict[str, Any]] = field(default_factory=list)
@@ -136,6 +137,14 @@ class BatchProjector:
             if (lot := self.lots.get(key)) is not None
         }
         self._load_stock(pairs)
+        self._load_open_shipments(
+            {
+                (lot.id, e.from_location, e.location)
+                for item in batch
+                if isinstance(e := item.event, ev.Receive)
+                and (lot := self.lots.get(e.lot.key)) is not None
+            }
+        )
 
     def _load_locations(self, ids: Iterable[str]) -> None:
         missing = [i for i in ids if i not in self.locations]
@@ -201,30 +210,41 @@ class BatchProjector:
         for p in missing:
             self.stock.setdefault(p, 0)
 
+    def _load_open_shipments(self, keys: set[tuple[int, str, str]]) -> None:
+        """Open shipments (not fully received) for each (lot, from, to) the batch receives."""
+        missing = {k for k in keys if k not in self.shipments}
+        cols = (
+            Shipment.seq,
+            Shipment.lot_id,
+            Shipment.from_location,
+            Shipment.to_location,
+            Shipment.shipment_id,
+            Shipment.quantity,
+            Shipment.received,
+        )
+        for key in missing:
+            self.shipments[key] = []
+        lot_ids = sorted({k[0] for k in missing})
+        for chunk in _chunks(lot_ids):
+            rows = self.conn.execute(
+                select(*cols)
+                .where(Shipment.lot_id.in_(chunk), Shipment.received < Shipment.quantity)
+                .order_by(Shipment.seq)
+            )
+            for row in rows:
+                key = (row[1], row[2], row[3])
+                if key in missing:
+                    self.shipments[key].append(ShipmentState(*row))
+        # Shipments made earlier in this batch come after every stored one.
+        for shipment in self.new_shipments:
+            key = (shipment.lot_id, shipment.from_location, shipment.to_location)
+            if key in missing:
+                self.shipments[key].append(shipment)
+
     def _open_shipments(self, lot_id: int, origin: str, dest: str) -> list[ShipmentState]:
         key = (lot_id, origin, dest)
         if key not in self.shipments:
-            rows = self.conn.execute(
-                select(
-                    Shipment.seq,
-                    Shipment.lot_id,
-                    Shipment.from_location,
-                    Shipment.to_location,
-                    Shipment.shipment_id,
-                    Shipment.quantity,
-                    Shipment.received,
-                )
-                .where(
-                    and_(
-                        Shipment.lot_id == lot_id,
-                        Shipment.from_location == origin,
-                        Shipment.to_location == dest,
-                        Shipment.received < Shipment.quantity,
-                    )
-                )
-                .order_by(Shipment.seq)
-            )
-            self.shipments[key] = [ShipmentState(*r) for r in rows]
+            self._load_open_shipments({key})
         return self.shipments[key]
 
     # -- applying -----------------------------------------------------------------
@@ -384,7 +404,11 @@ class BatchProjector:
         shipment = ShipmentState(
             item.seq, lot.id, e.location, e.to_location, e.shipment_id, qty, 0, new=True
         )
-        self._open_shipments(lot.id, e.location, e.to_location).append(shipment)
+        self.new_shipments.append(shipment)
+        # Receipts later in this batch must see it; their keys were preloaded.
+        key = (lot.id, e.location, e.to_location)
+        if key in self.shipments:
+            self.shipments[key].append(shipment)
         self._touch(item, lot)
 
     def _on_receive(self, item: Applied, e: ev.Receive) -> None:
@@ -613,12 +637,14 @@ class BatchProjector:
             ("location_id", "lot_id"),
             [(loc, lot_id, self.stock[(loc, lot_id)]) for loc, lot_id in sorted(self.stock_dirty)],
         )
-        shipments = [s for group in self.shipments.values() for s in group]
-        new_ships = [_row(s, _SHIP_COLS) for s in shipments if s.new]
-        if new_ships:
-            conn.execute(insert(Shipment), new_ships)
+        insert_rows(
+            conn, "shipments", _SHIP_COLS, [_tuple(s, _SHIP_COLS) for s in self.new_shipments]
+        )
         received = [
-            {"b_seq": s.seq, "b_recv": s.received} for s in shipments if s.dirty and not s.new
+            {"b_seq": s.seq, "b_recv": s.received}
+            for group in self.shipments.values()
+            for s in group
+            if s.dirty and not s.new
         ]
         if received:
             conn.execute(

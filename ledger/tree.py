@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from ledger.bulk import placeholders
 from ledger.errors import InvalidRange
-from ledger.schema import Entry
 from verifier.compact import frontier_coordinates
 from verifier.hashing import EMPTY_ROOT, node_hash
 
@@ -90,18 +90,26 @@ def owner(coord: Coord) -> int:
     return ((index + 1) << level) - 1
 
 
-def fetch_nodes(conn: Connection, coords: Iterable[Coord]) -> dict[Coord, bytes]:
-    """Read the hashes of perfect subtrees from the entries that completed them: one query."""
+def fetch_nodes(conn: Connection, coords: Iterable[Coord], size: int) -> dict[Coord, bytes]:
+    """Read the hashes of perfect subtrees from the entries that completed them: one query.
+
+    The last leaf of the tree (entry ``size - 1``) is read too: a tree larger
+    than the log is refused with ``InvalidRange``.
+    """
     wanted = set(coords)
-    if not wanted:
+    owners = sorted({owner(c) for c in wanted} | ({size - 1} if size else set()))
+    if not owners:
         return {}
-    owners = {owner(c) for c in wanted}
+    marks = placeholders(conn, len(owners))
     rows = {
         int(seq): (bytes(h), bytes(nodes))
-        for seq, h, nodes in conn.execute(
-            select(Entry.seq, Entry.leaf_hash, Entry.nodes).where(Entry.seq.in_(owners))
+        for seq, h, nodes in conn.exec_driver_sql(
+            f"SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq IN ({marks})",  # noqa: S608
+            tuple(owners),
         )
     }
+    if size and size - 1 not in rows:
+        raise InvalidRange(f"tree size {size} is beyond the log's size")
     found: dict[Coord, bytes] = {}
     for coord in wanted:
         row = rows.get(owner(coord))
@@ -123,18 +131,18 @@ def fold(spans: Sequence[Span], nodes: Mapping[Coord, bytes]) -> list[bytes]:
     return hashes
 
 
-def resolve(conn: Connection, spans: Sequence[Span]) -> list[bytes]:
-    nodes = fetch_nodes(conn, (c for span in spans for c in span.parts))
+def resolve(conn: Connection, spans: Sequence[Span], size: int) -> list[bytes]:
+    nodes = fetch_nodes(conn, (c for span in spans for c in span.parts), size)
     return fold(spans, nodes)
 
 
 def root(conn: Connection, size: int) -> bytes:
-    return resolve(conn, root_plan(size))[0] if size else EMPTY_ROOT
+    return resolve(conn, root_plan(size), size)[0] if size else EMPTY_ROOT
 
 
 def inclusion_proof(conn: Connection, index: int, size: int) -> list[bytes]:
-    return resolve(conn, inclusion_plan(index, size))
+    return resolve(conn, inclusion_plan(index, size), size)
 
 
 def consistency_proof(conn: Connection, size1: int, size2: int) -> list[bytes]:
-    return resolve(conn, consistency_plan(size1, size2))
+    return resolve(conn, consistency_plan(size1, size2), size2)

@@ -12,6 +12,7 @@ set 82).
 
 from __future__ import annotations
 
+import re
 import string
 
 from verifier.errors import EncodingError
@@ -84,6 +85,9 @@ def validate_gtin(text: str) -> str:
     return _digits("GTIN", text, GTIN_LENGTHS).zfill(14)
 
 
+_LOT_PATTERN = re.compile(f"[{re.escape(''.join(sorted(CSET82)))}]{{1,{LOT_MAX_LENGTH}}}")
+
+
 def validate_gln(text: str) -> str:
     """Check a 13-digit Global Location Number and return it."""
     return _digits("GLN", text, (GLN_LENGTH,))
@@ -91,6 +95,8 @@ def validate_gln(text: str) -> str:
 
 def validate_lot(text: str) -> str:
     """Check a batch/lot number for AI (10): 1 to 20 characters of set 82."""
+    if isinstance(text, str) and _LOT_PATTERN.fullmatch(text):
+        return text  # the common case, without the per-character walk below
     if not isinstance(text, str):
         raise IdentifierError(f"lot {text!r}: expected a string, got {type(text).__name__}")
     if not text:

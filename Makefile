@@ -1,0 +1,33 @@
+# Lotledger: `make run` installs and serves on SQLite; `make test` installs and runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: install install-dev run test test-sqlite test-postgres lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+
+run: install
+	$(BIN)/lotledger serve
+
+test: install-dev
+	$(BIN)/python -m tests.run
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy ledger verifier
+
+bench: install-dev
+	$(BIN)/python -m load.bench all --json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Lotledger load tests and benchmarks (`python -m load.bench NAME --json`)."""
