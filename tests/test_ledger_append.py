@@ -309,3 +309,29 @@ def test_checkpoint_note_is_c2sp(world: Ledger, ev: Events) -> None:
     assert lines[3] == ""
     assert lines[4].startswith(f"— {world.origin} ")
     assert json.loads(world.entries(0, 1)[0].leaf_bytes)["seq"] == 0
+
+
+def test_ship_and_receive_in_one_batch(world: Ledger, ev: Events) -> None:
+    world.append(
+        [ev.register("L1", "100"), ev.ship("L1", "60", frm="farm-field-1", to="retail-dc")],
+        actor="farm",
+    )
+    world.append(
+        [
+            ev.receive("L1", "60", frm="farm-field-1", at="retail-dc"),
+            ev.ship("L1", "25", frm="retail-dc", to="store-1"),
+            ev.receive("L1", "24", frm="retail-dc", at="store-1"),
+            ev.leave("sell", "L1", "4", at="store-1"),
+        ],
+        actor="retail",
+    )
+    assert stock(world, "retail-dc", "L1") == "35"
+    assert stock(world, "store-1", "L1") == "20"
+    with world.engine.connect() as conn:
+        shipped = conn.execute(
+            text("SELECT to_location, quantity, received FROM shipments ORDER BY seq")
+        ).all()
+    assert [tuple(r) for r in shipped] == [
+        ("retail-dc", 60_000_000, 60_000_000),
+        ("store-1", 25_000_000, 24_000_000),
+    ]
