@@ -378,5 +378,5 @@ def event_lots(event: BaseModel) -> list[tuple[str, str]]:
     """The (gtin, lot) keys an event touches, inputs before outputs."""
     if isinstance(event, Transform):
         return [i.lot.key for i in event.inputs] + [o.lot.key for o in event.outputs]
-    lot = getattr(event, "lot", None)
+    lot = event.__dict__.get("lot")
     return [lot.key] if isinstance(lot, LotRef) else []

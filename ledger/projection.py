@@ -121,10 +121,10 @@ class BatchProjector:
             lot_keys.update(ev.event_lots(e))
             location_ids.add(e.location)  # type: ignore[attr-defined]
             for attr in ("to_location", "from_location", "supplier_location"):
-                value = getattr(e, attr, None)
+                value = e.__dict__.get(attr)  # fields live in __dict__; a miss is cheap
                 if value is not None:
                     location_ids.add(value)
-            order_id = getattr(e, "order_id", None)
+            order_id = e.__dict__.get("order_id")
             if order_id is not None:
                 order_ids.add(order_id)
         self._load_locations(location_ids)

@@ -100,14 +100,18 @@ def fetch_nodes(conn: Connection, coords: Iterable[Coord], size: int) -> dict[Co
     owners = sorted({owner(c) for c in wanted} | ({size - 1} if size else set()))
     if not owners:
         return {}
-    marks = placeholders(conn, len(owners))
-    rows = {
-        int(seq): (bytes(h), bytes(nodes))
-        for seq, h, nodes in conn.exec_driver_sql(
+    if conn.dialect.name == "postgresql":
+        # One statement text whatever the count, so psycopg prepares it once per connection.
+        result = conn.exec_driver_sql(
+            "SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq = ANY(%s)", (owners,)
+        )
+    else:
+        marks = placeholders(conn, len(owners))
+        result = conn.exec_driver_sql(
             f"SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq IN ({marks})",  # noqa: S608
             tuple(owners),
         )
-    }
+    rows = {int(seq): (bytes(h), bytes(nodes)) for seq, h, nodes in result}
     if size and size - 1 not in rows:
         raise InvalidRange(f"tree size {size} is beyond the log's size")
     found: dict[Coord, bytes] = {}
