@@ -16,7 +16,7 @@ import platform
 import sys
 from typing import Any
 
-BENCHMARKS = ["append", "proofs", "labels"]
+BENCHMARKS = ["append", "proofs", "labels", "merkle"]
 
 
 def machine() -> dict[str, Any]:

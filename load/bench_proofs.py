@@ -15,6 +15,7 @@ import resource
 import statistics
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import update
@@ -30,6 +31,7 @@ from verifier.hashing import leaf_hash
 from verifier.proofs import verify_consistency, verify_inclusion
 
 CHUNK = 20_000
+RECORDED_AT = "2026-11-24T12:00:00.000000Z"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,41 +45,43 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def fill(ledger: Ledger, entries: int) -> None:
-    """Write ``entries`` chained entries and their tree nodes, in chunks (constant memory)."""
+def entry_leaves(entries: int) -> Iterator[bytes]:
+    """Canonical, chained log entries (observe events), as the write path would encode them."""
+    prev = bytes(32)
+    for seq in range(entries):
+        data = canonical_bytes(
+            {
+                "seq": seq,
+                "prev": prev.hex(),
+                "recorded_at": RECORDED_AT,
+                "actor": "farm",
+                "event": {
+                    "event_id": str(uuid.UUID(int=seq, version=4)),
+                    "type": "observe",
+                    "location": "farm-1",
+                    "event_time": "2026-11-24T12:00:00Z",
+                    "readings": [
+                        {
+                            "sensor": "temperature",
+                            "value": str(seq % 9),
+                            "unit": "Cel",
+                            "time": "2026-11-24T12:00:00Z",
+                        }
+                    ],
+                },
+            }
+        )
+        prev = leaf_hash(data)
+        yield data
+
+
+def store_leaves(ledger: Ledger, leaves: Iterable[bytes], chunk: int = CHUNK) -> CompactRange:
+    """Append leaf bytes with their tree nodes, ``chunk`` per transaction (constant memory)."""
     compact = CompactRange()
     prev = bytes(32)
-    recorded_at = "2026-11-24T12:00:00.000000Z"
-    for start in range(0, entries, CHUNK):
-        rows: list[tuple[Any, ...]] = []
-        for seq in range(start, min(start + CHUNK, entries)):
-            event_id = str(uuid.UUID(int=seq, version=4))
-            data = canonical_bytes(
-                {
-                    "seq": seq,
-                    "prev": prev.hex(),
-                    "recorded_at": recorded_at,
-                    "actor": "farm",
-                    "event": {
-                        "event_id": event_id,
-                        "type": "observe",
-                        "location": "farm-1",
-                        "event_time": "2026-11-24T12:00:00Z",
-                        "readings": [
-                            {
-                                "sensor": "temperature",
-                                "value": str(seq % 9),
-                                "unit": "Cel",
-                                "time": "2026-11-24T12:00:00Z",
-                            }
-                        ],
-                    },
-                }
-            )
-            h = leaf_hash(data)
-            nodes = b"".join(n.hash for n in compact.append(h))
-            rows.append((seq, event_id, h, data, "observe", recorded_at, nodes))
-            prev = h
+    rows: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
         with write_transaction(ledger.engine) as conn:
             insert_rows(conn, "log_entries", ENTRY_COLUMNS, rows)
             conn.execute(
@@ -87,6 +91,23 @@ def fill(ledger: Ledger, entries: int) -> None:
                     tree_size=compact.size, last_leaf_hash=prev, frontier=b"".join(compact.hashes)
                 )
             )
+        rows.clear()
+
+    for data in leaves:
+        seq = compact.size
+        h = leaf_hash(data)
+        nodes = b"".join(n.hash for n in compact.append(h))
+        rows.append((seq, str(uuid.UUID(int=seq, version=4)), h, data, "observe", RECORDED_AT, nodes))
+        prev = h
+        if len(rows) == chunk:
+            flush()
+    if rows:
+        flush()
+    return compact
+
+
+def fill(ledger: Ledger, entries: int) -> None:
+    store_leaves(ledger, entry_leaves(entries))
 
 
 def timed(samples: int, fn: Any) -> float:
