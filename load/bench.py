@@ -16,7 +16,7 @@ import platform
 import sys
 from typing import Any
 
-BENCHMARKS = ["append", "proofs", "labels", "merkle"]
+BENCHMARKS = ["append", "proofs", "audit", "labels", "merkle"]
 
 
 def machine() -> dict[str, Any]:

@@ -1,0 +1,250 @@
+"""``lotledger-verify``: check what a Lotledger server says, without trusting it.
+
+Subcommands::
+
+    lotledger-verify bundle FILE --key KEY
+    lotledger-verify log (URL | EXPORT) --key KEY [--state FILE] [--page-size N] [--quiet]
+    lotledger-verify recall EXPORT --key KEY --lot GTIN/LOT [--lot ...]
+                     [--direction forward|backward] [--at LOCATION] [--json]
+    lotledger-verify witness --state DIR --key-file FILE --log-key KEY [--log-key ...]
+                     [--listen HOST:PORT]
+    lotledger-verify witness-key NAME      (print a new witness signer key, then its
+                                            verifier key on stderr)
+
+``KEY`` is a C2SP verifier key string (``name+keyid+base64``) or a file holding
+one. Exit status: 0 verified, 1 verification failed (the message names the
+entry, the check, what was expected and what was found), 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from verifier.audit import Progress, audit_export, audit_url
+from verifier.bundle import Bundle, render_timeline, verify_bundle
+from verifier.errors import FormatError, KeyFormatError, VerificationError
+from verifier.note import ALG_COSIGNATURE_V1, SignerKey, VerifierKey
+from verifier.recall import parse_lot, recall_from_export
+from verifier.witness import Witness, serve
+
+__all__ = ["main"]
+
+OK, FAILED, USAGE = 0, 1, 2
+DEFAULT_STATE = Path.home() / ".lotledger-verify"
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _key(text: str) -> VerifierKey:
+    path = Path(text)
+    if "+" not in text or (path.exists() and path.is_file()):
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise _UsageError(f"cannot read key file {text}: {exc}") from None
+    try:
+        return VerifierKey.parse(text)
+    except KeyFormatError as exc:
+        raise _UsageError(f"not a verifier key: {exc}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lotledger-verify",
+        description="Verify Lotledger provenance bundles, logs and recalls without trusting "
+        "the server.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("bundle", help="verify a lot's provenance bundle and print its timeline")
+    p.add_argument("file", help="bundle JSON file ('-' for stdin)")
+    p.add_argument("--key", required=True, help="the log's verifier key (or a file with it)")
+
+    p = sub.add_parser("log", help="full audit of a log: a server URL or an export file")
+    p.add_argument("source", help="http(s)://server or an export file ('-' for stdin)")
+    p.add_argument("--key", required=True, help="the log's verifier key (or a file with it)")
+    p.add_argument(
+        "--state",
+        type=Path,
+        help="state file kept between audits (default for URLs: ~/.lotledger-verify/<origin>"
+        ".json; exports keep none unless given)",
+    )
+    p.add_argument("--page-size", type=int, default=1000, help="entries per request (URL)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("recall", help="recall lookup from a verified export")
+    p.add_argument("export", help="export file ('-' for stdin)")
+    p.add_argument("--key", required=True, help="the log's verifier key (or a file with it)")
+    p.add_argument("--lot", action="append", required=True, help="GTIN/LOT (repeatable)")
+    p.add_argument("--direction", choices=["forward", "backward"], default="forward")
+    p.add_argument("--at", help="start at this location (default: the lot's origin)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("witness", help="run a C2SP tlog-witness over HTTP")
+    p.add_argument("--state", type=Path, required=True, help="state directory")
+    p.add_argument("--key-file", type=Path, required=True, help="the witness's signer key")
+    p.add_argument(
+        "--log-key", action="append", required=True, help="a log's verifier key (repeatable)"
+    )
+    p.add_argument("--listen", default="127.0.0.1:8470", help="HOST:PORT (default %(default)s)")
+
+    p = sub.add_parser("witness-key", help="generate a witness key (cosignature/v1)")
+    p.add_argument("name")
+    return parser
+
+
+def _open_binary(name: str) -> object:
+    if name == "-":
+        return sys.stdin.buffer
+    try:
+        return Path(name).open("rb")
+    except OSError as exc:
+        raise _UsageError(f"cannot open {name}: {exc}") from None
+
+
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    key = _key(args.key)
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise _UsageError(f"cannot read {args.file}: {exc}") from None
+    provenance = verify_bundle(Bundle.from_json(data), key)
+    sys.stdout.write(render_timeline(provenance))
+    sys.stdout.write("VERIFIED\n")
+    return OK
+
+
+def _progress(quiet: bool) -> Progress | None:
+    return None if quiet or not sys.stderr.isatty() else Progress(0)
+
+
+def _cmd_log(args: argparse.Namespace) -> int:
+    key = _key(args.key)
+    progress = _progress(args.quiet)
+    if args.source.startswith(("http://", "https://")):
+        state = args.state or DEFAULT_STATE / f"{key.name.replace('/', '_')}.json"
+        report = audit_url(
+            args.source, key, state_path=state, page_size=args.page_size, progress=progress
+        )
+    else:
+        stream = _open_binary(args.source)
+        try:
+            report = audit_export(stream, key, state_path=args.state, progress=progress)  # type: ignore[arg-type]
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()  # type: ignore[attr-defined]
+    since = (
+        f", consistent with the size {report.previous_size} audited before"
+        if report.previous_size is not None
+        else ""
+    )
+    print(
+        f"VERIFIED log {report.origin}: {report.tree_size} entries, root {report.root.hex()}; "
+        f"{report.entries_checked} entries re-hashed and chained, "
+        f"{report.checkpoints_checked} checkpoints checked{since} "
+        f"({report.seconds:.2f}s)"
+    )
+    return OK
+
+
+def _cmd_recall(args: argparse.Namespace) -> int:
+    key = _key(args.key)
+    lots = [parse_lot(text) for text in args.lot]
+    stream = _open_binary(args.export)
+    try:
+        answer = recall_from_export(
+            stream,  # type: ignore[arg-type]
+            key,
+            lots,
+            direction=args.direction,
+            at=args.at,
+            progress=_progress(args.quiet),
+        )
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()  # type: ignore[attr-defined]
+    if args.json:
+        print(json.dumps(answer.as_dict(), indent=1))
+    else:
+        sys.stdout.write(answer.render())
+    return OK
+
+
+def _cmd_witness(args: argparse.Namespace) -> int:
+    try:
+        signer = SignerKey.parse(args.key_file.read_text(encoding="utf-8").strip())
+    except OSError as exc:
+        raise _UsageError(f"cannot read {args.key_file}: {exc}") from None
+    except KeyFormatError as exc:
+        raise _UsageError(f"{args.key_file}: {exc}") from None
+    if signer.algorithm != ALG_COSIGNATURE_V1:
+        raise _UsageError("the witness key must be a cosignature/v1 key (see witness-key)")
+    logs = [_key(text) for text in args.log_key]
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise _UsageError(f"--listen must be HOST:PORT, got {args.listen!r}")
+    server = serve(Witness(args.state, signer, logs), host, int(port))
+    print(
+        f"witness {signer.verifier_key()} listening on http://{host}:{server.server_address[1]}"
+        f" for {', '.join(k.name for k in logs)}",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return OK
+
+
+def _cmd_witness_key(args: argparse.Namespace) -> int:
+    try:
+        signer = SignerKey.generate(args.name, ALG_COSIGNATURE_V1)
+    except KeyFormatError as exc:
+        raise _UsageError(str(exc)) from None
+    print(signer)
+    print(signer.verifier_key(), file=sys.stderr)
+    return OK
+
+
+COMMANDS = {
+    "bundle": _cmd_bundle,
+    "log": _cmd_log,
+    "recall": _cmd_recall,
+    "witness": _cmd_witness,
+    "witness-key": _cmd_witness_key,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    try:
+        return COMMANDS[args.command](args)
+    except _UsageError as exc:
+        print(f"lotledger-verify: {exc}", file=sys.stderr)
+        return USAGE
+    except FormatError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return FAILED
+    except VerificationError as exc:
+        print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return FAILED
+    except OSError as exc:
+        print(f"lotledger-verify: {exc}", file=sys.stderr)
+        return USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
