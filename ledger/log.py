@@ -8,6 +8,7 @@ the checkpoint, commit; all or nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -119,30 +120,42 @@ class Ledger:
         self, raw_events: Sequence[Any], *, actor: str, now: datetime | None = None
     ) -> AppendResult:
         """Append a batch atomically; see the module docstring for the steps."""
-        if not raw_events:
-            raise EventValidationError([Problem(0, "events", "the batch is empty")])
-        if len(raw_events) > MAX_BATCH:
-            raise EventValidationError(
-                [Problem(MAX_BATCH, "events", f"a batch holds at most {MAX_BATCH} events")]
-            )
-        events = parse_events(list(raw_events))
+        return self.append_many([(actor, raw_events)], now=now)[0]
+
+    def append_many(
+        self, requests: Sequence[tuple[str, Sequence[Any]]], *, now: datetime | None = None
+    ) -> list[AppendResult]:
+        """Group commit: several writers' batches in one transaction under one checkpoint.
+
+        All or nothing across every request; receipts are per request, with indexes
+        counted within it. ``ledger.group_commit`` calls this with the requests that
+        queued while the previous commit ran, and falls back to one ``append`` per
+        request when a group fails, so that one writer's bad batch fails only its own.
+        """
         moment = now or datetime.now(UTC)
         recorded_at = rfc3339_utc(moment)
-        _check_batch(events, moment)
-        dumped = [e.model_dump(mode="json", exclude_none=True) for e in events]
+        events: list[BaseModel] = []
+        dumped: list[dict[str, Any]] = []
+        actors: list[str] = []
+        spans: list[tuple[int, int]] = []  # each request's slice of the flat batch
+        for actor, raw_events in requests:
+            models = _validate(raw_events, moment)
+            spans.append((len(events), len(events) + len(models)))
+            events += models
+            dumped += [e.model_dump(mode="json", exclude_none=True) for e in models]
+            actors += [actor] * len(models)
 
         with write_transaction(self.engine) as conn:
             head = _lock_head(conn)
-            duplicates = _settle_idempotency(conn, events, dumped)
-            fresh = [i for i in range(len(events)) if i not in duplicates]
+            receipts = _settle_idempotency(conn, events, dumped)
+            fresh = [i for i in range(len(events)) if i not in receipts]
             if not fresh:
                 size, root_hash, note = self._latest(conn)
-                return AppendResult(
-                    [duplicates[i] for i in range(len(events))], size, root_hash, note
-                )
+                return _results(spans, receipts, size, root_hash, note)
             size = head.tree_size
             batch = [
-                Applied(i, size + n, actor, recorded_at, events[i]) for n, i in enumerate(fresh)
+                Applied(i, size + n, actors[i], recorded_at, events[i])
+                for n, i in enumerate(fresh)
             ]
             projector = BatchProjector(conn)
             projector.apply_all(batch)
@@ -150,7 +163,6 @@ class Ledger:
             compact = CompactRange(size, _split(head.frontier))
             prev = head.last_leaf_hash
             rows: list[tuple[Any, ...]] = []
-            receipts: dict[int, Receipt] = dict(duplicates)
             for item in batch:
                 event = dumped[item.index]
                 # Validated against schemas with no float fields: the type walk is not needed.
@@ -159,7 +171,7 @@ class Ledger:
                         "seq": item.seq,
                         "prev": prev.hex(),
                         "recorded_at": recorded_at,
-                        "actor": actor,
+                        "actor": item.actor,
                         "event": event,
                     }
                 )
@@ -187,9 +199,7 @@ class Ledger:
                     tree_size=compact.size, root_hash=root_hash, note=note, created_at=recorded_at
                 )
             )
-        return AppendResult(
-            [receipts[i] for i in range(len(events))], compact.size, root_hash, note
-        )
+        return _results(spans, receipts, compact.size, root_hash, note)
 
     def replay(self) -> None:
         """Rebuild every read model from the log, in one transaction."""
@@ -273,7 +283,15 @@ class Ledger:
             return tree.consistency_proof(conn, size1, size2)
 
 
-def _check_batch(events: list[BaseModel], moment: datetime) -> None:
+def _validate(raw_events: Sequence[Any], moment: datetime) -> list[BaseModel]:
+    """One request's events, schema-checked; no repeated event id, no time in the future."""
+    if not raw_events:
+        raise EventValidationError([Problem(0, "events", "the batch is empty")])
+    if len(raw_events) > MAX_BATCH:
+        raise EventValidationError(
+            [Problem(MAX_BATCH, "events", f"a batch holds at most {MAX_BATCH} events")]
+        )
+    events = parse_events(list(raw_events))
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, e in enumerate(events):
@@ -294,6 +312,19 @@ def _check_batch(events: list[BaseModel], moment: datetime) -> None:
             )
     if problems:
         raise EventValidationError(problems)
+    return events
+
+
+def _results(
+    spans: list[tuple[int, int]], receipts: dict[int, Receipt], size: int, root: bytes, note: str
+) -> list[AppendResult]:
+    """Per request: its receipts, indexed within the request, and the covering checkpoint."""
+    out = []
+    for start, end in spans:
+        mine = [receipts[i] for i in range(start, end)]
+        local = [dataclasses.replace(r, index=r.index - start) for r in mine] if start else mine
+        out.append(AppendResult(local, size, root, note))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

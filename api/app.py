@@ -1,0 +1,148 @@
+"""The FastAPI application. ``create_app`` is also uvicorn's factory
+(``uvicorn --factory api.app:create_app``): with no arguments it opens the ledger the
+``LOTLEDGER_`` environment variables name.
+
+To add a resource, write ``api/routers/<name>.py`` with a ``router`` and add it to ROUTERS.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api import errors
+from api.limits import MAX_BATCH, MAX_BODY_BYTES, BodyLimit
+from api.routers import (
+    bundles,
+    events,
+    keys,
+    labels,
+    locations,
+    log,
+    lots,
+    orders,
+    organisations,
+    products,
+    recalls,
+    replenishment,
+    reports,
+    resolver,
+    scan,
+    stock,
+    trace,
+)
+from api.schemas import EventBatch, ProblemDetail
+from ledger.config import Settings
+from ledger.group_commit import GroupCommitter
+from ledger.log import Ledger
+
+ROUTERS: list[APIRouter] = [
+    organisations.router,
+    locations.router,
+    products.router,
+    keys.router,
+    events.router,
+    labels.router,  # before lots: its /{lot:path} would swallow /label.png
+    bundles.router,  # before lots, likewise for /bundle
+    lots.router,
+    resolver.router,
+    scan.router,
+    log.router,
+    trace.router,
+    recalls.router,
+    stock.router,
+    orders.router,
+    replenishment.router,
+    reports.router,
+]
+
+#: Set by ``lotledger serve`` once it has migrated, so that workers do not race to migrate.
+NO_MIGRATE_ENV = "LOTLEDGER_NO_MIGRATE"
+
+DESCRIPTION = f"""
+Lotledger records every movement of a lot on one append-only, hash-chained log whose
+entries are the leaves of an RFC 9162 Merkle tree, with a signed C2SP checkpoint per batch.
+
+**Authentication**: `Authorization: Bearer <key>` or `X-API-Key: <key>`. Each key belongs
+to one organisation and one role (admin, supplier, warehouse, store, manager, regulator);
+each endpoint names the roles it admits. A missing, unknown or revoked key gets 401; a
+role or organisation that may not do something gets 403. The `/v1/log` endpoints are public.
+
+**Errors** are RFC 9457 `application/problem+json` with a stable `type`
+(`https://lotledger.dev/problems/...`), a human `detail`, and for batches an `errors`
+list with the `index` and `field` of every failing event.
+
+**Limits**: request bodies up to {MAX_BODY_BYTES // (1024 * 1024)} MiB and batches up to
+{MAX_BATCH:,} events (413 otherwise); log entries 1000 a page; lot events 1000 a page.
+"""
+
+
+def create_app(
+    ledger: Ledger | None = None,
+    settings: Settings | None = None,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """The app over ``ledger``, or over the ledger ``settings`` (default: environment) name."""
+    owned = ledger is None
+    if ledger is None:
+        ledger = Ledger.open(
+            settings or Settings.load(), migrate=os.environ.get(NO_MIGRATE_ENV) != "1"
+        )
+
+    # Writes go through one group-committing writer per process (ledger/group_commit.py).
+    writer = GroupCommitter(ledger)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            writer.close()
+            if owned:
+                ledger.close()
+
+    app = FastAPI(
+        title="Lotledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.ledger = ledger
+    app.state.writer = writer
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodyLimit, limit=max_body_bytes)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            _add_component_models(schema, EventBatch, ProblemDetail)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _add_component_models(schema: dict[str, Any], *models: type[Any]) -> None:
+    """Put models that routes refer to by ``$ref`` (not by signature) into the components."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in models:
+        doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in doc.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components.setdefault(model.__name__, doc)

@@ -1,0 +1,122 @@
+"""``POST /v1/events``: append a batch, all or nothing. The ingest path is kept lean: the body
+is read under the size limit, decoded once with the standard library, handed to
+``Ledger.append`` as plain dicts, and the answer is encoded without a response model
+(OpenAPI still documents it as ``AppendOut``)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from api.deps import WriterKey
+from api.errors import ApiError
+from api.limits import MAX_BATCH, MAX_BODY_BYTES, nul_character, read_body
+from api.routers import AUTH, problems
+from api.schemas import EVENT_BATCH_EXAMPLE, AppendOut
+from ledger.group_commit import GroupCommitter
+
+router = APIRouter(tags=["events"])
+
+_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            f'`{{"events": [...]}}`: 1 to {MAX_BATCH:,} events (a longer batch gets 413 '
+            f"batch-too-large), at most {MAX_BODY_BYTES // (1024 * 1024)} MiB (413 "
+            "request-too-large)."
+        ),
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/EventBatch"},
+                "examples": {"register and ship": {"value": EVENT_BATCH_EXAMPLE}},
+            }
+        },
+    }
+}
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(
+        422,
+        "validation-error",
+        f"{field}: {message}",
+        errors=[{"index": 0, "field": field, "message": message}],
+    )
+
+
+def decode_batch(body: bytes) -> list[Any]:
+    """The events of a ``{"events": [...]}`` body, or the problem that explains why not."""
+    if b"\\u0000" in body:
+        raise nul_character("the request body")
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "malformed-json", "the request body is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise _invalid("events", 'the body must be an object: {"events": [...]}')
+    extra = sorted(set(doc) - {"events"})
+    if extra:
+        raise _invalid(extra[0], "unexpected field; the body holds only 'events'")
+    events = doc.get("events")
+    if not isinstance(events, list):
+        raise _invalid("events", "must be a list of events")
+    if len(events) > MAX_BATCH:
+        raise ApiError(
+            413,
+            "batch-too-large",
+            f"the batch holds {len(events)} events; the limit is {MAX_BATCH}",
+            limit_events=MAX_BATCH,
+        )
+    return events
+
+
+@router.post(
+    "/v1/events",
+    status_code=201,
+    response_model=AppendOut,
+    responses={
+        200: {"model": AppendOut, "description": "Every event was already in the log"},
+        **problems(400, *AUTH, 409, 413, 422),
+    },
+    openapi_extra=_REQUEST_BODY,
+)
+async def append_events(request: Request, key: WriterKey) -> Response:
+    """Append a batch of events, all or nothing, as the key's organisation.
+
+    Answers 201 with a receipt per event (its `seq` and hex leaf hash) and the signed
+    checkpoint that covers them; 200 when every event was already in the log (idempotent
+    by `event_id`: the original receipts, `duplicate: true`). An event at another
+    organisation's location is refused with 403 forbidden-location.
+    Roles: supplier, warehouse, store, manager.
+    """
+    events = decode_batch(await read_body(request))
+    # Through the process's group-committing writer: concurrent requests share a commit.
+    writer: GroupCommitter = request.app.state.writer
+    result = await run_in_threadpool(writer.append, events, actor=key.org_id)
+    receipts = [
+        {
+            "index": r.index,
+            "event_id": r.event_id,
+            "seq": r.seq,
+            "leaf_hash": r.leaf_hash.hex(),
+            "duplicate": r.duplicate,
+        }
+        for r in result.receipts
+    ]
+    body = {
+        "receipts": receipts,
+        "tree_size": result.tree_size,
+        "root_hash": base64.b64encode(result.root_hash).decode(),
+        "checkpoint": result.checkpoint,
+    }
+    fresh = not all(r.duplicate for r in result.receipts)
+    return Response(
+        json.dumps(body, separators=(",", ":")).encode(),
+        status_code=201 if fresh else 200,
+        media_type="application/json",
+    )

@@ -1,0 +1,224 @@
+"""Lot labels: one lot as PNG, PDF or ZPL, and PDF sheets of many lots.
+
+Each label's QR code holds the lot's GS1 Digital Link URI on this service's resolver
+(``LOTLEDGER_RESOLVER_BASE``, else the request's base URL), with the expiry as AI (17).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from api.deps import AnyKey, LedgerDep
+from api.errors import ApiError
+from api.routers import AUTH, problems
+from api.routers.resolver import resolver_base, viewer
+from labels import LabelData, render_pdf, render_png, render_zpl
+from labels.digital_link import parse_scan
+from labels.errors import LabelDataError, ScanError
+from labels.png import DPIS
+from ledger import lots
+from ledger.errors import NotFound
+from ledger.keys import KeyInfo
+from ledger.log import Ledger
+from ledger.masterdata import get_location
+from verifier.gs1 import IdentifierError, validate_gtin, validate_lot
+
+router = APIRouter(tags=["labels"])
+
+MAX_SHEET_LOTS = 1000
+Gtin = Annotated[str, Path(max_length=14, description="GTIN-8, -12, -13 or -14")]
+LotCode = Annotated[str, Path(min_length=1, max_length=20, description="GS1 AI 10 lot")]
+Dpi = Annotated[int, Query(description="printer resolution (dots per inch): 203 or 300")]
+Size = Annotated[Literal["4x6", "4x3", "4x2"], Query(description="label size in inches")]
+Stock = Annotated[
+    Literal["4x6", "a4", "letter"],
+    Query(description="4x6: one label a page; a4/letter: a sheet of labels"),
+]
+ERRORS = problems(400, *AUTH, 404, 422)
+
+
+def _bad_identifier(exc: Exception) -> ApiError:
+    return ApiError(400, "invalid-identifier", str(exc))
+
+
+def lot_label(ledger: Ledger, base: str, gtin: str, lot: str, *, viewer: str | None) -> LabelData:
+    """The label of one lot: product, lot, expiry and origin as the ledger records them."""
+    try:
+        gtin = validate_gtin(gtin)
+        lot = validate_lot(lot)
+    except IdentifierError as exc:
+        raise _bad_identifier(exc) from None
+    info = lots.get_lot(ledger.engine, gtin, lot, viewer=viewer)
+    try:
+        origin = get_location(ledger.engine, info.origin_location).name
+    except NotFound:
+        origin = info.origin_location
+    try:
+        return LabelData.for_lot(
+            base,
+            gtin=info.gtin,
+            lot=info.lot,
+            product=info.product,
+            expiry=None if info.expiry is None else date.fromisoformat(info.expiry),
+            origin=origin,
+            quantity="",
+            unit=info.unit,
+        )
+    except LabelDataError as exc:
+        raise ApiError(422, "label-error", str(exc)) from None
+
+
+def _file(data: bytes, media_type: str, name: str) -> Response:
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+def _name(label: LabelData, ext: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label.lot)
+    return f"{label.gtin}-{safe}.{ext}"
+
+
+def _check_dpi(dpi: int) -> None:
+    if dpi not in DPIS:
+        message = f"thermal printers print at {' or '.join(map(str, DPIS))} dpi, not {dpi}"
+        raise ApiError(
+            422,
+            "validation-error",
+            f"dpi: {message}",
+            errors=[{"index": 0, "field": "dpi", "message": message}],
+        )
+
+
+def _one(request: Request, ledger: Ledger, key: KeyInfo, gtin: str, lot: str) -> LabelData:
+    return lot_label(ledger, resolver_base(request), gtin, lot, viewer=viewer(key))
+
+
+_Responses = dict[int | str, dict[str, Any]]
+_PNG: _Responses = {200: {"content": {"image/png": {}}, "description": "The label"}, **ERRORS}
+_PDF: _Responses = {200: {"content": {"application/pdf": {}}, "description": "The label"}, **ERRORS}
+_ZPL: _Responses = {
+    200: {"content": {"text/plain": {}}, "description": "ZPL II for a thermal printer"}
+}
+
+
+@router.get("/v1/lots/{gtin}/{lot:path}/label.png", response_class=Response, responses=_PNG)
+def label_png(
+    request: Request,
+    gtin: Gtin,
+    lot: LotCode,
+    ledger: LedgerDep,
+    key: AnyKey,
+    dpi: Dpi = 203,
+    size: Size = "4x6",
+) -> Response:
+    """The lot's label as a PNG at `dpi` for a `size` label. Roles: any signed-in key
+    (organisations see labels of lots they may see; regulators and admins, all)."""
+    _check_dpi(dpi)
+    label = _one(request, ledger, key, gtin, lot)
+    return _file(render_png(label, dpi=dpi, size=size), "image/png", _name(label, "png"))
+
+
+@router.get("/v1/lots/{gtin}/{lot:path}/label.pdf", response_class=Response, responses=_PDF)
+def label_pdf(
+    request: Request,
+    gtin: Gtin,
+    lot: LotCode,
+    ledger: LedgerDep,
+    key: AnyKey,
+    stock: Stock = "4x6",
+) -> Response:
+    """The lot's label as PDF on `stock` (a 4x6 label, or an A4/Letter sheet).
+    Roles: any signed-in key."""
+    label = _one(request, ledger, key, gtin, lot)
+    return _file(render_pdf([label], stock=stock), "application/pdf", _name(label, "pdf"))
+
+
+@router.get(
+    "/v1/lots/{gtin}/{lot:path}/label.zpl",
+    response_class=Response,
+    responses={**_ZPL, **ERRORS},
+)
+def label_zpl(
+    request: Request,
+    gtin: Gtin,
+    lot: LotCode,
+    ledger: LedgerDep,
+    key: AnyKey,
+    dpi: Dpi = 203,
+    size: Size = "4x6",
+) -> Response:
+    """The lot's label as ZPL II for a thermal printer. Roles: any signed-in key."""
+    _check_dpi(dpi)
+    label = _one(request, ledger, key, gtin, lot)
+    zpl = render_zpl(label, dpi=dpi, size=size)
+    return _file(zpl.encode(), "text/plain; charset=utf-8", _name(label, "zpl"))
+
+
+class LotName(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    gtin: str = Field(max_length=14)
+    lot: str = Field(min_length=1, max_length=20)
+
+
+class SheetRequest(BaseModel):
+    """Lots by ``{gtin, lot}``, ``"GTIN/LOT"`` or a scanned Digital Link URI / element string."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"lots": [{"gtin": "09506000134352", "lot": "L2311A"}], "stock": "a4"}]
+        },
+    )
+    lots: list[LotName | Annotated[str, Field(max_length=2000)]] = Field(
+        min_length=1, max_length=MAX_SHEET_LOTS
+    )
+    stock: Literal["4x6", "a4", "letter"] = "a4"
+
+
+def _lot_name(item: LotName | str) -> tuple[str, str]:
+    if isinstance(item, LotName):
+        return item.gtin, item.lot
+    if item.lower().startswith(("http://", "https://", "(", "]")):
+        try:
+            scanned = parse_scan(item)
+        except ScanError as exc:
+            raise _bad_identifier(exc) from None
+        return scanned.gtin, scanned.lot
+    gtin, sep, lot = item.partition("/")
+    if not sep:
+        raise ApiError(400, "invalid-identifier", f"{item!r}: expected GTIN/LOT or a lot URI")
+    return gtin, lot
+
+
+@router.post(
+    "/v1/labels/sheet",
+    response_class=Response,
+    responses={**_PDF, 413: {"description": "Over the body limit"}},
+)
+def label_sheet(request: Request, body: SheetRequest, ledger: LedgerDep, key: AnyKey) -> Response:
+    """A PDF of the labels of up to 1000 lots, in the order given, on `stock` (4x6: one
+    label a page; a4/letter: sheets). A lot that is unknown (or not visible) is a 404 naming
+    it; nothing is printed then. Roles: any signed-in key."""
+    base = resolver_base(request)
+    labels: list[LabelData] = []
+    for index, item in enumerate(body.lots):
+        gtin, lot = _lot_name(item)
+        try:
+            labels.append(lot_label(ledger, base, gtin, lot, viewer=viewer(key)))
+        except NotFound as exc:
+            raise ApiError(404, "not-found", f"lots[{index}]: {exc}", index=index) from None
+        except ApiError as exc:
+            exc.detail = f"lots[{index}]: {exc.detail}"
+            exc.extra["index"] = index
+            raise
+    return _file(
+        render_pdf(labels, stock=body.stock), "application/pdf", f"labels-{len(labels)}.pdf"
+    )

@@ -1,0 +1,44 @@
+"""Locations: created by admins; the directory is readable by every key (to address shipments)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import AdminKey, AnyKey, LedgerDep
+from api.routers import AUTH, problems
+from api.schemas import LocationIn, LocationOut
+from ledger import directory, masterdata
+
+router = APIRouter(prefix="/v1/locations", tags=["master data"])
+
+
+@router.post(
+    "", status_code=201, response_model=LocationOut, responses=problems(*AUTH, 404, 409, 422)
+)
+def create_location(body: LocationIn, ledger: LedgerDep, key: AdminKey) -> LocationOut:
+    """Register a location (GLN or a local id) of an organisation. Roles: admin."""
+    info = masterdata.create_location(
+        ledger.engine,
+        body.id,
+        org_id=body.org_id,
+        name=body.name,
+        kind=body.kind,
+        gln=body.gln,
+        address=body.address,
+    )
+    return LocationOut.model_validate(info, from_attributes=True)
+
+
+@router.get("", response_model=list[LocationOut], responses=problems(*AUTH, 422))
+def list_locations(
+    ledger: LedgerDep,
+    key: AnyKey,
+    org_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[LocationOut]:
+    """The location directory, optionally of one organisation. Roles: all."""
+    return [
+        LocationOut.model_validate(loc, from_attributes=True)
+        for loc in directory.list_locations(ledger.engine, org_id)
+    ]

@@ -1,0 +1,319 @@
+"""Request and response bodies, as OpenAPI documents them (with an example on every request)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.events import Event
+
+Role = Literal["admin", "supplier", "warehouse", "store", "manager", "regulator"]
+LocationKind = Literal[
+    "farm", "packer", "processor", "warehouse", "distribution_centre", "store", "restaurant"
+]
+UnitName = Literal["each", "case", "pallet", "kg", "g", "lb", "oz", "l", "ml"]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+Decimal = Annotated[str, Field(pattern=r"^-?(0|[1-9][0-9]{0,12})(\.[0-9]{1,6})?$")]
+Base64 = Annotated[str, Field(description="standard base64")]
+Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+_NO_NUL = r"^[^\x00]*$"  # text columns (PostgreSQL's) cannot hold U+0000
+
+
+def text(max_length: int, min_length: int = 0) -> Any:
+    return Field(min_length=min_length, max_length=max_length, pattern=_NO_NUL)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- problems ------------------------------------------------------------------------
+
+
+class ProblemItem(BaseModel):
+    index: int = Field(description="the failing event's position in the batch (0 otherwise)")
+    field: str = Field(description="dotted path of the failing field")
+    message: str
+
+
+class ProblemDetail(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["https://lotledger.dev/problems/validation-error"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[ProblemItem] | None = None
+
+
+# -- master data ------------------------------------------------------------------
+
+
+class OrganisationIn(_In):
+    id: Identifier
+    name: Annotated[str, text(200, 1)]
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": "greenvalley", "name": "Green Valley Farm"}]},
+    )
+
+
+class OrganisationOut(BaseModel):
+    id: str
+    name: str
+    created_at: str
+
+
+class LocationIn(_In):
+    id: Identifier
+    org_id: Identifier
+    name: Annotated[str, text(200, 1)]
+    kind: LocationKind
+    gln: Annotated[str | None, Field(pattern=r"^[0-9]{13}$")] = None
+    address: Annotated[str | None, text(400)] = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "gv-field-3",
+                    "org_id": "greenvalley",
+                    "name": "Green Valley, field 3",
+                    "kind": "farm",
+                    "gln": "9506000134376",
+                    "address": "Salinas Valley, CA",
+                }
+            ]
+        },
+    )
+
+
+class LocationOut(BaseModel):
+    id: str
+    org_id: str
+    name: str
+    kind: str
+    gln: str | None
+    address: str | None
+
+
+class ProductIn(_In):
+    gtin: Annotated[str, Field(pattern=r"^[0-9]{8,14}$")]
+    org_id: Identifier
+    description: Annotated[str, text(200, 1)]
+    unit: UnitName
+    shelf_life_days: Annotated[int | None, Field(ge=0, le=36500)] = None
+    temp_min_c: Decimal | None = None
+    temp_max_c: Decimal | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "gtin": "09506000134352",
+                    "org_id": "greenvalley",
+                    "description": "Romaine lettuce, whole head",
+                    "unit": "kg",
+                    "shelf_life_days": 14,
+                    "temp_min_c": "0",
+                    "temp_max_c": "4",
+                }
+            ]
+        },
+    )
+
+
+class ProductOut(BaseModel):
+    gtin: str
+    org_id: str
+    description: str
+    unit: str
+    shelf_life_days: int | None
+    temp_min_c: str | None
+    temp_max_c: str | None
+
+
+# -- keys ---------------------------------------------------------------------------
+
+
+class KeyIn(_In):
+    org_id: Identifier
+    role: Role
+    label: Annotated[str | None, text(200)] = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"org_id": "greenvalley", "role": "supplier", "label": "packhouse PC"}]
+        },
+    )
+
+
+class KeyOut(BaseModel):
+    id: str
+    org_id: str
+    role: str
+    last4: str
+    label: str | None
+    created_at: str
+    revoked_at: str | None
+
+
+class NewKeyOut(KeyOut):
+    secret: str = Field(description="the key itself; shown once, never stored")
+
+
+class WhoAmI(BaseModel):
+    key_id: str
+    org_id: str
+    role: str
+
+
+# -- events -------------------------------------------------------------------------
+
+
+class EventBatch(BaseModel):
+    """The body of ``POST /v1/events``: one to 10,000 events, appended all or nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: Annotated[list[Event], Field(min_length=1, max_length=10_000)]
+
+
+EVENT_BATCH_EXAMPLE: dict[str, Any] = {
+    "events": [
+        {
+            "event_id": "6f1c2a8e-2b7d-4a53-9a55-0d6c1f3f7b10",
+            "type": "register",
+            "event_time": "2026-11-20T06:30:00-08:00",
+            "location": "gv-field-3",
+            "lot": {"gtin": "09506000134352", "lot": "GV2611A"},
+            "quantity": "1200",
+            "unit": "kg",
+            "product": "Romaine lettuce, whole head",
+            "kind": "harvest",
+            "expiry": "2026-12-04",
+        },
+        {
+            "event_id": "0b6c5a3f-9d2e-4f1a-8b7c-3e2d1f0a9b8c",
+            "type": "ship",
+            "event_time": "2026-11-20T14:00:00-08:00",
+            "location": "gv-field-3",
+            "lot": {"gtin": "09506000134352", "lot": "GV2611A"},
+            "quantity": "1000",
+            "unit": "kg",
+            "to_location": "fp-plant",
+            "reference": {"type": "bol", "number": "BOL-77120"},
+        },
+    ]
+}
+
+
+class ReceiptOut(BaseModel):
+    index: int
+    event_id: str
+    seq: int
+    leaf_hash: Hex
+    duplicate: bool
+
+
+class AppendOut(BaseModel):
+    receipts: list[ReceiptOut]
+    tree_size: int
+    root_hash: Base64
+    checkpoint: str = Field(description="the C2SP signed note that covers every receipt")
+
+
+# -- lots ---------------------------------------------------------------------------
+
+
+class HoldOut(BaseModel):
+    seq: int
+    org_id: str
+    kind: str
+    reason: str
+    recall_id: str | None
+
+
+class LotOut(BaseModel):
+    gtin: str
+    lot: str
+    product: str
+    unit: str
+    org_id: str
+    origin_location: str
+    expiry: str | None
+    registered_seq: int
+    status: Literal["active", "on_hold", "recalled", "expired"]
+    holds: list[HoldOut]
+
+
+class LotStatusOut(BaseModel):
+    gtin: str
+    lot: str
+    status: Literal["active", "on_hold", "recalled", "expired"]
+    holds: list[HoldOut]
+
+
+class LotEventOut(BaseModel):
+    seq: int
+    leaf_hash: Hex
+    recorded_at: str
+    actor: str
+    event: dict[str, Any]
+
+
+class LotEventsOut(BaseModel):
+    events: list[LotEventOut]
+    next_after: int | None = Field(description="pass as ``after`` for the next page; null at end")
+
+
+class StockLineOut(BaseModel):
+    location_id: str
+    org_id: str
+    on_hand: str
+
+
+class LotStockOut(BaseModel):
+    gtin: str
+    lot: str
+    unit: str
+    total: str
+    locations: list[StockLineOut]
+
+
+# -- the public log -------------------------------------------------------------------
+
+
+class LogEntryOut(BaseModel):
+    seq: int
+    leaf: Base64 = Field(description="the exact canonical leaf bytes (RFC 8785 JSON)")
+
+
+class LogEntriesOut(BaseModel):
+    entries: list[LogEntryOut]
+    tree_size: int
+
+
+class InclusionProofOut(BaseModel):
+    index: int
+    tree_size: int
+    hashes: list[Base64]
+
+
+class ConsistencyProofOut(BaseModel):
+    first: int
+    second: int
+    hashes: list[Base64]
+
+
+class LeafIndexOut(BaseModel):
+    index: int
+    leaf_hash: Hex

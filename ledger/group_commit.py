@@ -1,0 +1,116 @@
+"""Group commit: many writers' batches share one transaction, one fsync, one checkpoint.
+
+A service answering single-event appends one transaction at a time pays a
+lock, a handful of statements, a signature and a durable commit per event.
+``GroupCommitter`` runs the writes of one process on one thread: whatever
+requests queued while the previous commit ran go into the next one together
+(``Ledger.append_many``). Nothing waits for a batch to fill: an idle ledger
+commits a lone request at once, a busy one commits in larger groups.
+
+A group is all or nothing, so when it fails (one writer's bad event, a
+conflict) every request in it is retried alone with ``Ledger.append``: each
+writer gets its own receipt or its own error, exactly as without grouping.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.log import MAX_BATCH, AppendResult, Ledger
+
+
+@dataclass(eq=False)
+class _Pending:
+    actor: str
+    events: Sequence[Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: AppendResult | None = None
+    error: BaseException | None = None
+
+
+class GroupCommitter:
+    """Serialises one process's appends on a writer thread, committing them in groups."""
+
+    def __init__(self, ledger: Ledger, *, max_events: int = MAX_BATCH, max_requests: int = 500):
+        self.ledger = ledger
+        self.max_events = max_events
+        self.max_requests = max_requests
+        self._queue: deque[_Pending] = deque()
+        self._ready = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None  # started by the first append
+
+    def append(self, raw_events: Sequence[Any], *, actor: str) -> AppendResult:
+        """Append one writer's batch; blocks until it is committed (or refused)."""
+        pending = _Pending(actor, raw_events)
+        with self._ready:
+            if self._closed:
+                raise RuntimeError("the ledger's writer has been closed")
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="lotledger-group-commit", daemon=True
+                )
+                self._thread.start()
+            self._queue.append(pending)
+            self._ready.notify()
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the writer thread."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _take_group(self) -> list[_Pending] | None:
+        with self._ready:
+            while not self._queue:
+                if self._closed:
+                    return None
+                self._ready.wait()
+            group = [self._queue.popleft()]
+            events = len(group[0].events)
+            while self._queue and len(group) < self.max_requests:
+                if events + len(self._queue[0].events) > self.max_events:
+                    break
+                nxt = self._queue.popleft()
+                group.append(nxt)
+                events += len(nxt.events)
+            return group
+
+    def _run(self) -> None:
+        while (group := self._take_group()) is not None:
+            self._commit(group)
+
+    def _commit(self, group: list[_Pending]) -> None:
+        """Commit a group together, or, if that fails, each request alone."""
+        if len(group) > 1 and self._commit_together(group):
+            return
+        # Alone: each writer gets its own receipt or its own error.
+        for pending in group:
+            try:
+                pending.result = self.ledger.append(pending.events, actor=pending.actor)
+            except BaseException as exc:  # handed to the waiting writer, raised there
+                pending.error = exc
+            pending.done.set()
+
+    def _commit_together(self, group: list[_Pending]) -> bool:
+        """One transaction for the whole group; False (nothing written) if any part fails."""
+        try:
+            results = self.ledger.append_many([(p.actor, p.events) for p in group])
+        except Exception:
+            return False
+        for pending, result in zip(group, results, strict=True):
+            pending.result = result
+            pending.done.set()
+        return True

@@ -1,0 +1,145 @@
+"""API keys: random secrets stored only as SHA-256, each scoped to one organisation and role.
+
+A key's secret is ``ll_`` followed by 43 URL-safe base64 characters (32 random
+bytes). It is shown once, when created; the database keeps its SHA-256, the
+last four characters (so people can tell keys apart in a listing), its
+organisation, role, label and creation and revocation times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select, update
+
+from ledger.db import read_transaction, write_transaction
+from ledger.errors import EventValidationError, NotFound, Problem
+from ledger.schema import ApiKey, Organisation
+
+ROLES = ("admin", "supplier", "warehouse", "store", "manager", "regulator")
+PREFIX = "ll_"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What a key may do, without its secret."""
+
+    id: str
+    org_id: str
+    role: str
+    last4: str
+    label: str | None
+    created_at: str
+    revoked_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """A freshly created key: ``secret`` is never stored and cannot be shown again."""
+
+    info: KeyInfo
+    secret: str
+
+
+_COLUMNS = (
+    ApiKey.id,
+    ApiKey.org_id,
+    ApiKey.role,
+    ApiKey.last4,
+    ApiKey.label,
+    ApiKey.created_at,
+    ApiKey.revoked_at,
+)
+
+
+def hash_secret(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def create_key(engine: Engine, org_id: str, role: str, label: str | None = None) -> NewKey:
+    """Create a key for ``org_id`` with ``role``; the only time its secret is known."""
+    if role not in ROLES:
+        raise EventValidationError(
+            [Problem(0, "role", f"{role!r} is not one of {', '.join(ROLES)}")]
+        )
+    if label is not None and len(label) > 200:
+        raise EventValidationError([Problem(0, "label", "a label has at most 200 characters")])
+    secret = PREFIX + secrets.token_urlsafe(32)
+    info = KeyInfo(
+        id="key_" + secrets.token_hex(8),
+        org_id=org_id,
+        role=role,
+        last4=secret[-4:],
+        label=label,
+        created_at=_now(),
+        revoked_at=None,
+    )
+    with write_transaction(engine) as conn:
+        if conn.execute(select(Organisation.id).where(Organisation.id == org_id)).first() is None:
+            raise NotFound(f"organisation {org_id!r} does not exist")
+        conn.execute(
+            insert(ApiKey).values(
+                id=info.id,
+                org_id=org_id,
+                role=role,
+                secret_hash=hash_secret(secret),
+                last4=info.last4,
+                label=label,
+                created_at=info.created_at,
+                revoked_at=None,
+            )
+        )
+    return NewKey(info, secret)
+
+
+def authenticate(engine: Engine, secret: str) -> KeyInfo | None:
+    """The active key whose secret this is, or None (unknown, malformed or revoked)."""
+    if not secret.startswith(PREFIX) or len(secret) > 100:
+        return None
+    with read_transaction(engine) as conn:
+        row = conn.execute(
+            select(*_COLUMNS).where(ApiKey.secret_hash == hash_secret(secret))
+        ).first()
+    if row is None:
+        return None
+    info = KeyInfo(*row)
+    return info if info.active else None
+
+
+def list_keys(engine: Engine, org_id: str | None = None) -> list[KeyInfo]:
+    """Every key (of one organisation, if given), oldest first, revoked ones included."""
+    stmt = select(*_COLUMNS).order_by(ApiKey.created_at, ApiKey.id)
+    if org_id is not None:
+        stmt = stmt.where(ApiKey.org_id == org_id)
+    with read_transaction(engine) as conn:
+        return [KeyInfo(*row) for row in conn.execute(stmt)]
+
+
+def get_key(engine: Engine, key_id: str) -> KeyInfo:
+    with read_transaction(engine) as conn:
+        row = conn.execute(select(*_COLUMNS).where(ApiKey.id == key_id)).first()
+    if row is None:
+        raise NotFound(f"API key {key_id!r} does not exist")
+    return KeyInfo(*row)
+
+
+def revoke_key(engine: Engine, key_id: str) -> KeyInfo:
+    """Revoke a key (idempotent: revoking a revoked key keeps its first revocation time)."""
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=_now())
+        )
+    return get_key(engine, key_id)

@@ -1,0 +1,246 @@
+"""Ingest over HTTP: ``python -m load.bench http-ingest [--json]``.
+
+Starts the service itself (``lotledger serve``) on 127.0.0.1 with a fresh data
+directory, and measures, with a minimal keep-alive HTTP/1.1 client (so that the
+client costs as little CPU as possible on the same machine):
+
+- batched ingest, batches of 500 register events, one worker, SQLite;
+- single-event appends from concurrent connections, one worker, SQLite: rate, p50, p99;
+- the same single-event appends against PostgreSQL with 2 workers (and 1, to compare).
+
+Every request body is encoded before the clock starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ledger import keys
+from ledger.config import Settings
+from ledger.db import normalize_url
+from ledger.log import Ledger
+from ledger.masterdata import create_location, create_organisation
+
+GTIN = "09506000134352"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-events", type=int, default=50_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--singles", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--skip-pg", action="store_true")
+
+
+def _event(n: int, prefix: str) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": "register",
+        "event_time": "2026-11-20T08:00:00+01:00",
+        "location": "bench-farm",
+        "lot": {"gtin": GTIN, "lot": f"{prefix}{n:09d}"},
+        "quantity": "100",
+        "unit": "kg",
+        "product": "Romaine lettuce",
+        "kind": "harvest",
+    }
+
+
+def _prepare(data_dir: Path, url: str) -> str:
+    settings = Settings(data_dir, url, "bench.lotledger.example/log", None, None)
+    ledger = Ledger.open(settings)
+    try:
+        create_organisation(ledger.engine, "bench", "Bench Farm")
+        create_location(ledger.engine, "bench-farm", org_id="bench", name="Farm", kind="farm")
+        return keys.create_key(ledger.engine, "bench", "supplier").secret
+    finally:
+        ledger.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def _service(data_dir: Path, url: str, workers: int) -> Iterator[int]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOTLEDGER_")}
+    log = (data_dir.parent / f"serve-{port}.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--data-dir", str(data_dir),
+         "--database-url", url, "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"service did not start, see {log.name}") from None
+                time.sleep(0.2)
+        time.sleep(0.5 * workers)  # let every worker finish starting
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+class _Conn:
+    """A keep-alive HTTP/1.1 connection that POSTs pre-encoded JSON and reads the status."""
+
+    def __init__(self, port: int, key: str) -> None:
+        self.port = port
+        self.head = (
+            f"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+        ).encode()
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def post(self, body: bytes) -> int:
+        self.writer.write(self.head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _run_bodies(port: int, key: str, bodies: list[bytes], concurrency: int) -> list[float]:
+    """POST every body over ``concurrency`` connections; the latency of each, in seconds."""
+    queue = list(reversed(bodies))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        conn = _Conn(port, key)
+        await conn.open()
+        try:
+            while queue:
+                body = queue.pop()
+                start = time.perf_counter()
+                status = await conn.post(body)
+                latencies.append(time.perf_counter() - start)
+                if status != 201:
+                    raise RuntimeError(f"append answered {status}")
+        finally:
+            conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+def _bodies(count: int, size: int, prefix: str) -> list[bytes]:
+    return [
+        json.dumps({"events": [_event(i + j, prefix) for j in range(size)]}).encode()
+        for i in range(0, count, size)
+    ]
+
+
+def _singles(port: int, key: str, count: int, concurrency: int, prefix: str) -> dict[str, float]:
+    asyncio.run(_run_bodies(port, key, _bodies(200, 1, prefix + "W"), concurrency))  # warm up
+    bodies = _bodies(count, 1, prefix)
+    start = time.perf_counter()
+    latencies = asyncio.run(_run_bodies(port, key, bodies, concurrency))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "per_s": round(count / elapsed),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+    }
+
+
+@contextmanager
+def _pg_schema(url: str) -> Iterator[str]:
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield (
+            make_url(normalize_url(url))
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    figures: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="lotledger-bench-") as tmp:
+        data = Path(tmp) / "sqlite"
+        url = f"sqlite:///{data / 'lotledger.db'}"
+        key = _prepare(data, url)
+        with _service(data, url, workers=1) as port:
+            bodies = _bodies(args.batch_events, args.batch_size, "B")
+            asyncio.run(_run_bodies(port, key, _bodies(1000, args.batch_size, "WB"), 1))
+            start = time.perf_counter()
+            asyncio.run(_run_bodies(port, key, bodies, 1))
+            elapsed = time.perf_counter() - start
+            figures["batch_events_per_s"] = round(args.batch_events / elapsed)
+            figures["batch_request_ms"] = round(elapsed / len(bodies) * 1000, 2)
+            single = _singles(port, key, args.singles, args.concurrency, "S")
+            figures["single_per_s"] = single["per_s"]
+            figures["single_p50_ms"] = single["p50_ms"]
+            figures["single_p99_ms"] = single["p99_ms"]
+            sequential = _singles(port, key, args.singles // 4, 1, "Q")
+            figures["single_sequential_per_s"] = sequential["per_s"]
+            figures["single_sequential_p99_ms"] = sequential["p99_ms"]
+        if not args.skip_pg:
+            for workers in (1, 2):
+                with _pg_schema(args.pg_url) as pg:
+                    pg_data = Path(tmp) / f"pg{workers}"
+                    key = _prepare(pg_data, pg)
+                    with _service(pg_data, pg, workers=workers) as port:
+                        single = _singles(port, key, args.singles, args.concurrency, "P")
+                    name = "pg_2_workers" if workers == 2 else "pg_1_worker"
+                    figures[f"{name}_single_per_s"] = single["per_s"]
+                    figures[f"{name}_single_p99_ms"] = single["p99_ms"]
+    figures["concurrency"] = args.concurrency
+    figures["batch_size"] = args.batch_size
+    if not getattr(args, "quiet", False):
+        print(json.dumps(figures), file=sys.stderr)
+    return figures

@@ -1,0 +1,136 @@
+"""The real service: ``lotledger serve --workers 2`` on a free port, appended to concurrently
+over HTTP from threads; the log stays one unbroken chain and includes every receipt."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger.config import Settings
+from ledger.log import Ledger
+from tests.api_fixtures import Keys, api_keys  # noqa: F401 - fixture
+from tests.conftest import Events
+from tests.test_processes import assert_unbroken_chain
+from verifier.note import VerifierKey, verify_checkpoint
+from verifier.proofs import verify_inclusion
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(settings: Settings, workers: int) -> Iterator[str]:
+    port = free_port()
+    log = (settings.data_dir.parent / f"serve-{port}.log").open("w+")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOTLEDGER_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "serve",
+            "--data-dir",
+            str(settings.data_dir),
+            "--database-url",
+            settings.database_url,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/v1/log/key", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                out = log.read()
+                pytest.fail(f"the service did not start: {out}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def service(world: Ledger, settings: Settings, api_keys: Keys) -> Iterator[str]:  # noqa: F811
+    yield from serve(settings, workers=2)
+
+
+def test_two_workers_append_concurrently(
+    world: Ledger,
+    service: str,
+    api_keys: Keys,  # noqa: F811
+) -> None:
+    threads, rounds = 8, 12
+    ev = Events()
+
+    def writer(n: int) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
+        with httpx.Client(base_url=service, timeout=60) as http:
+            auth = {"Authorization": f"Bearer {api_keys.farm}"}
+            for r in range(rounds):
+                batch = [ev.register(f"W{n}R{r}B{b}", "10") for b in range(1 + r % 3)]
+                answer = http.post("/v1/events", json={"events": batch}, headers=auth)
+                assert answer.status_code == 201, answer.text
+                got += answer.json()["receipts"]
+        return got
+
+    with ThreadPoolExecutor(threads) as pool:
+        receipts = [r for chunk in pool.map(writer, range(threads)) for r in chunk]
+
+    total = threads * sum(1 + r % 3 for r in range(rounds))
+    assert len(receipts) == total
+    assert sorted(r["seq"] for r in receipts) == list(range(total)), "gaps or duplicate seq"
+    leaves = assert_unbroken_chain(world)
+    assert len(leaves) == total
+
+    with httpx.Client(base_url=service, timeout=30) as http:
+        key = VerifierKey.parse(http.get("/v1/log/key").text.strip())
+        checkpoint = verify_checkpoint(http.get("/v1/log/checkpoint").text, key)
+        assert checkpoint.size == total
+        for receipt in receipts:
+            proof = http.get(
+                "/v1/log/proof/inclusion", params={"index": receipt["seq"], "size": total}
+            ).json()
+            verify_inclusion(
+                receipt["seq"],
+                total,
+                bytes.fromhex(receipt["leaf_hash"]),
+                [base64.b64decode(h) for h in proof["hashes"]],
+                checkpoint.root_hash,
+            )
+            assert leaves[receipt["seq"]].hex() == receipt["leaf_hash"]

@@ -1,0 +1,132 @@
+"""Group commit: concurrent writers share commits and checkpoints, never each other's errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from ledger.errors import EventValidationError, InsufficientStock
+from ledger.group_commit import GroupCommitter, _Pending
+from ledger.log import AppendResult, Ledger
+from tests.conftest import Events
+from tests.oracle import mth
+from verifier.note import verify_checkpoint
+from verifier.proofs import verify_inclusion
+
+
+def wait_until(condition: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the writer's queue"
+        time.sleep(0.005)
+
+
+def test_append_many_is_one_transaction_with_receipts_per_request(
+    world: Ledger, ev: Events
+) -> None:
+    farm = [ev.register("A1"), ev.register("A2")]
+    retail_lot = ev.register("R1", location="retail-dc")
+    first, second = world.append_many([("farm", farm), ("retail", [retail_lot])])
+    assert [r.index for r in first.receipts] == [0, 1]
+    assert [r.index for r in second.receipts] == [0]
+    assert [r.seq for r in first.receipts + second.receipts] == [0, 1, 2]
+    assert first.checkpoint == second.checkpoint
+    assert first.tree_size == second.tree_size == 3
+    actors = [e.envelope()["actor"] for e in world.entries(0, 3)]
+    assert actors == ["farm", "farm", "retail"]
+    assert world.size() == 3
+
+
+def test_a_failing_request_fails_the_whole_group(world: Ledger, ev: Events) -> None:
+    world.append([ev.register("A1", "10")], actor="farm")
+    with pytest.raises(InsufficientStock):
+        world.append_many(
+            [
+                ("farm", [ev.register("A2")]),
+                ("farm", [ev.ship("A1", "50", frm="farm-field-1", to="retail-dc")]),
+            ]
+        )
+    assert world.size() == 1
+
+
+def test_concurrent_writers_are_grouped_into_fewer_commits(world: Ledger, ev: Events) -> None:
+    writer = GroupCommitter(world)
+    events = [ev.register(f"C{i}", "1") for i in range(120)]
+    # Hold every commit until all 120 requests are either queued or in the commit held.
+    gate = threading.Event()
+    in_commit = [0]
+    append, append_many = world.append, world.append_many
+
+    def held_append(raw: Any, *, actor: str) -> AppendResult:
+        in_commit[0] += 1
+        gate.wait(60)
+        return append(raw, actor=actor)
+
+    def held_many(requests: Any, **kw: Any) -> list[AppendResult]:
+        in_commit[0] += len(requests)
+        gate.wait(60)
+        return append_many(requests, **kw)
+
+    world.append, world.append_many = held_append, held_many  # type: ignore[method-assign]
+    try:
+        with ThreadPoolExecutor(max_workers=len(events)) as pool:
+            futures = [pool.submit(writer.append, [e], actor="farm") for e in events]
+            wait_until(lambda: len(writer._queue) + in_commit[0] == len(events))
+            gate.set()
+            results = [f.result(timeout=60) for f in futures]
+    finally:
+        world.append, world.append_many = append, append_many  # type: ignore[method-assign]
+        writer.close()
+
+    seqs = sorted(r.receipts[0].seq for r in results)
+    assert seqs == list(range(len(events)))
+    checkpoints = {r.checkpoint for r in results}
+    assert len(checkpoints) <= 3, "the held commit, then everything queued behind it"
+    size, root, note = world.latest_checkpoint()
+    assert size == len(events)
+    entries = world.entries(0, size)
+    assert root == mth([e.leaf_hash for e in entries])
+    verify_checkpoint(note, world.verifier_key)
+    for r in results:
+        receipt = r.receipts[0]
+        root_then = verify_checkpoint(r.checkpoint, world.verifier_key).root_hash
+        proof = world.inclusion_proof(receipt.seq, r.tree_size)
+        verify_inclusion(receipt.seq, r.tree_size, receipt.leaf_hash, proof, root_then)
+
+
+def test_one_bad_writer_does_not_fail_the_others(world: Ledger, ev: Events) -> None:
+    world.append([ev.register("S1", "5")], actor="farm")
+    writer = GroupCommitter(world)
+    good = [_Pending("farm", [ev.register(f"G{i}")]) for i in range(4)]
+    overship = _Pending("farm", [ev.ship("S1", "50", frm="farm-field-1", to="retail-dc")])
+    bad_schema = _Pending("farm", [ev.register("B1", "-3")])
+    group = [good[0], overship, good[1], bad_schema, good[2], good[3]]
+
+    writer._commit(group)  # the group fails as a whole, then each request goes alone
+
+    assert all(p.done.is_set() for p in group)
+    assert isinstance(overship.error, InsufficientStock)
+    assert isinstance(bad_schema.error, EventValidationError)
+    assert bad_schema.error.problems[0].field == "quantity"
+    assert [p.result.receipts[0].seq for p in good if p.result] == [1, 2, 3, 4]
+    assert all(p.error is None for p in good)
+    assert world.size() == 5
+    lots = [e.envelope()["event"]["lot"]["lot"] for e in world.entries(0, 5)]
+    assert lots == ["S1", "G0", "G1", "G2", "G3"]
+
+
+def test_a_good_group_shares_one_commit(world: Ledger, ev: Events) -> None:
+    writer = GroupCommitter(world)
+    group = [_Pending("farm", [ev.register(f"H{i}"), ev.register(f"H{i}b")]) for i in range(3)]
+    writer._commit(group)
+    assert [[r.seq for r in p.result.receipts] for p in group if p.result] == [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+    ]
+    assert len({p.result.checkpoint for p in group if p.result}) == 1
+    assert world.latest_checkpoint()[0] == 6
