@@ -18,7 +18,8 @@ from sqlalchemy import select
 from ledger.db import read_transaction
 from ledger.errors import InvalidRange
 from ledger.log import Ledger
-from ledger.schema import Checkpoint, Entry
+from ledger.schema import Checkpoint, Entry, LotEvent
+from ledger.trace import TraceStart, trace
 from verifier.bundle import FORMAT as BUNDLE_FORMAT
 from verifier.bundle import VERSION as BUNDLE_VERSION
 from verifier.export import ExportHeader, encode_checkpoint_line, encode_entry_line
@@ -114,3 +115,32 @@ def build_bundle(
         "checkpoint": note,
         "entries": entries,
     }
+
+
+#: The most entries one provenance bundle holds; a larger trace is audited from the export.
+BUNDLE_MAX_ENTRIES = 10_000
+
+
+def lot_bundle(ledger: Ledger, gtin: str, lot: str) -> dict[str, Any]:
+    """The provenance bundle of a lot: every entry of every lot in its trace, backward to
+    its origins and forward to where it went, with inclusion proofs to the latest checkpoint.
+
+    Raises NotFound for an unknown lot and InvalidRange when the trace holds more than
+    ``BUNDLE_MAX_ENTRIES`` entries.
+    """
+    start = [TraceStart(gtin, lot)]
+    with read_transaction(ledger.engine) as conn:
+        lot_ids: set[int] = set()
+        for direction in ("backward", "forward"):
+            lot_ids.update(trace(conn, start, direction).lot_ids)
+        ids = sorted(lot_ids)
+        seqs: set[int] = set()
+        for i in range(0, len(ids), 500):
+            rows = conn.execute(select(LotEvent.seq).where(LotEvent.lot_id.in_(ids[i : i + 500])))
+            seqs.update(int(seq) for (seq,) in rows)
+    if len(seqs) > BUNDLE_MAX_ENTRIES:
+        raise InvalidRange(
+            f"the trace of {gtin}/{lot} holds {len(seqs)} entries, more than a bundle's "
+            f"{BUNDLE_MAX_ENTRIES}: audit the log export instead (lotledger-verify log)"
+        )
+    return build_bundle(ledger, seqs, (gtin, lot))

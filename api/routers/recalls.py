@@ -1,0 +1,219 @@
+"""Recalls: a manager traces lots and puts everything still on hand on hold; each affected
+location confirms removal; the recalling organisation closes the recall once none is
+outstanding. Exports give the recall's FSMA 204 spreadsheet.
+
+Who sees what: regulators see every recall; any other organisation sees the recalls it
+made and those that involve one of its locations (404 for the rest).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from api.deps import LedgerDep, ManagerKey, ManagerOrRegulatorKey, ReaderKey, WriterKey, viewer_of
+from api.routers import AUTH, problems
+from api.routers.trace import MEDIA_TYPES, attachment
+from ledger import recall
+from ledger.trace import TraceStart
+
+router = APIRouter(prefix="/v1/recalls", tags=["recalls"])
+RecallId = Annotated[str, Path(max_length=64)]
+Gtin = Annotated[str, Field(pattern=r"^[0-9]{8,14}$")]
+Decimal = Annotated[str, Field(description="decimal string, in the lot's unit")]
+
+
+class LotRefIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gtin: Gtin
+    lot: Annotated[str, Field(min_length=1, max_length=20)]
+    location: Annotated[
+        str | None,
+        Field(max_length=64, description="start at this location (default: the lot's origin)"),
+    ] = None
+
+
+class RecallIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "lots": [{"gtin": "09506000134352", "lot": "GV26W47"}],
+                    "reason": "Listeria monocytogenes found in field 3",
+                    "classification": "I",
+                    "direction": "forward",
+                }
+            ]
+        },
+    )
+
+    lots: Annotated[list[LotRefIn], Field(min_length=1, max_length=100)]
+    reason: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")]
+    classification: Literal["I", "II", "III"] = Field(
+        description="FDA recall class: I (serious harm) to III (unlikely to cause harm)"
+    )
+    direction: Literal["forward", "backward"] = "forward"
+    max_depth: Annotated[int | None, Field(ge=0, le=1000)] = None
+    id: Annotated[
+        str | None,
+        Field(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$",
+            description="the recall's id (default: a new UUID); reusing one gets 409",
+        ),
+    ] = None
+
+
+class ConfirmationIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"location": "cg-store-1", "dispose": True}]},
+    )
+
+    location: Annotated[str, Field(min_length=1, max_length=64)]
+    dispose: bool = Field(
+        default=True,
+        description="dispose of (reason recall) what the location still holds; with false, "
+        "confirm goods already removed (409 if any is left)",
+    )
+
+
+class RecallItemOut(BaseModel):
+    gtin: str
+    lot: str
+    location: str
+    at_risk: Decimal
+    recovered: Decimal
+    on_hand: Decimal
+
+
+class LocationProgressOut(BaseModel):
+    location: str
+    org_id: str
+    at_risk: Decimal
+    recovered: Decimal
+    confirmed_at: str | None
+    confirmed_by: str | None
+    items: list[RecallItemOut]
+
+
+class ProgressOut(BaseModel):
+    at_risk: Decimal = Field(description="on hand or in transit when the holds went on")
+    recovered: Decimal = Field(description="disposed of or sent back since")
+    locations: int
+    outstanding: list[str] = Field(description="locations that have not confirmed removal")
+
+
+class RecallOut(BaseModel):
+    id: str
+    org_id: str
+    reason: str
+    classification: str
+    status: Literal["open", "closed"]
+    direction: Literal["forward", "backward"]
+    max_depth: int | None
+    starts: list[LotRefIn]
+    created_seq: int = Field(description="log size once the holds were appended")
+    created_at: str
+    closed_at: str | None
+    progress: ProgressOut
+    locations: list[LocationProgressOut]
+
+
+class NewRecallOut(RecallOut):
+    holds_appended: int = Field(description="hold events this request appended to the log")
+
+
+def _out(found: recall.Recall) -> RecallOut:
+    return RecallOut.model_validate(found.as_dict())
+
+
+@router.post(
+    "", status_code=201, response_model=NewRecallOut, responses=problems(*AUTH, 404, 409, 422)
+)
+def create_recall(body: RecallIn, ledger: LedgerDep, key: ManagerKey) -> NewRecallOut:
+    """Trace the lots and put every affected lot still on hand or in transit on hold (a
+    `hold` of kind `recall`, appended to the log by the caller's organisation). The
+    organisation must have made, held, shipped or received each start lot (403
+    otherwise). Roles: manager."""
+    made = recall.create_recall(
+        ledger,
+        actor=key.org_id,
+        starts=[TraceStart(s.gtin, s.lot, s.location) for s in body.lots],
+        reason=body.reason,
+        classification=body.classification,
+        direction=body.direction,
+        max_depth=body.max_depth,
+        recall_id=body.id,
+    )
+    return NewRecallOut.model_validate({**made.as_dict(), "holds_appended": made.holds_appended})
+
+
+@router.get("", response_model=list[RecallOut], responses=problems(*AUTH))
+def list_recalls(ledger: LedgerDep, key: ReaderKey) -> list[RecallOut]:
+    """Recalls, oldest first: a regulator's, all; anyone else's, those its organisation
+    made or that involve one of its locations. Roles: supplier, warehouse, store,
+    manager, regulator."""
+    return [_out(r) for r in recall.list_recalls(ledger, viewer=viewer_of(key))]
+
+
+@router.get("/{recall_id}", response_model=RecallOut, responses=problems(*AUTH, 404))
+def get_recall(recall_id: RecallId, ledger: LedgerDep, key: ReaderKey) -> RecallOut:
+    """The recall and its progress: quantity recovered over quantity at risk, per location
+    and lot, and the locations that have not confirmed removal. Roles: supplier,
+    warehouse, store, manager, regulator (the recall must concern their organisation)."""
+    return _out(recall.get_recall(ledger, recall_id, viewer=viewer_of(key)))
+
+
+@router.post(
+    "/{recall_id}/confirmations",
+    status_code=201,
+    response_model=RecallOut,
+    responses=problems(*AUTH, 404, 409, 422),
+)
+def confirm_removal(
+    recall_id: RecallId, body: ConfirmationIn, ledger: LedgerDep, key: WriterKey
+) -> RecallOut:
+    """A location confirms it removed the recalled goods; by default it first disposes of
+    (reason `recall`) what it still holds. The location must be the caller's
+    organisation's (403 otherwise). Roles: supplier, warehouse, store, manager."""
+    return _out(
+        recall.confirm_removal(
+            ledger, recall_id, actor=key.org_id, location=body.location, dispose=body.dispose
+        )
+    )
+
+
+@router.post("/{recall_id}/close", response_model=RecallOut, responses=problems(*AUTH, 404, 409))
+def close_recall(recall_id: RecallId, ledger: LedgerDep, key: ManagerKey) -> RecallOut:
+    """Close the recall once every location has confirmed (409 while any is outstanding).
+    The holds stay. Roles: manager of the recalling organisation."""
+    return _out(recall.close_recall(ledger, recall_id, actor=key.org_id))
+
+
+@router.get(
+    "/{recall_id}/export.{fmt}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The FSMA 204 sortable spreadsheet, or JSON (recall, trace, rows)",
+            "content": {t: {} for t in MEDIA_TYPES.values()},
+        },
+        **problems(*AUTH, 404),
+    },
+)
+def export_recall(
+    recall_id: RecallId,
+    fmt: Literal["csv", "xlsx", "json"],
+    ledger: LedgerDep,
+    key: ManagerOrRegulatorKey,
+) -> Response:
+    """The recall's trace as the FDA FSMA 204 electronic sortable spreadsheet
+    (`export.csv`, `export.xlsx`) or JSON (`export.json`). Roles: manager, regulator."""
+    data = recall.export_recall(ledger, recall_id, fmt, viewer=viewer_of(key))
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in recall_id)
+    return attachment(data, fmt, f"recall-{safe}.{fmt}")

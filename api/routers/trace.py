@@ -1,0 +1,217 @@
+"""Recall lookups: ``GET /v1/trace`` walks the lot graph from lots (or a product's lots
+registered in a date range), forward or backward; ``/v1/trace/export.{csv,xlsx,json}``
+gives the same answer as the FDA FSMA 204 sortable spreadsheet or a JSON document.
+
+The log is public (``/v1/log``), so a trace reveals nothing a reader of the log could not
+compute; it is still limited to the people whose job it is: managers and regulators.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from api.deps import LedgerDep, ManagerOrRegulatorKey
+from api.errors import ApiError
+from api.routers import AUTH, problems
+from ledger import fsma
+from ledger.log import rfc3339_utc
+from ledger.trace import ProductRange, TraceStart, trace
+
+router = APIRouter(prefix="/v1/trace", tags=["trace"])
+ERRORS = problems(*AUTH, 404, 422)
+
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+_LOT_REF = re.compile(r"^(?P<gtin>[0-9]{8,14})/(?P<lot>[^@]{1,20})(?:@(?P<loc>[^@]{1,64}))?$")
+MAX_STARTS = 100
+
+
+class QuantitiesOut(BaseModel):
+    produced: str
+    received: str
+    shipped: str
+    on_hand: str
+    in_transit: str
+    sold: str
+    consumed: str
+    used: str
+    sold_or_used: str
+    disposed: str
+    adjusted: str
+
+
+class HopOut(BaseModel):
+    kind: Literal["ship", "transform"]
+    from_: str = Field(alias="from", description="GTIN/LOT@LOCATION")
+    to: str = Field(description="GTIN/LOT@LOCATION")
+
+
+class TraceNodeOut(BaseModel):
+    gtin: str
+    lot: str
+    product: str
+    unit: str
+    location: str
+    location_name: str
+    org_id: str
+    held: bool = Field(description="the lot has an open hold (quality or recall)")
+    depth: int = Field(description="hops from the nearest start")
+    quantities: QuantitiesOut = Field(description="decimal strings in the lot's unit")
+    path: list[HopOut] = Field(description="one shortest path from a start, goods' direction")
+
+
+class TraceOut(BaseModel):
+    direction: Literal["forward", "backward"]
+    max_depth: int | None
+    starts: list[dict[str, str | None]]
+    lots: list[dict[str, str]]
+    locations: list[str]
+    nodes: list[TraceNodeOut]
+
+
+_TRACE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": TraceOut, "description": "Every affected (lot, location)"},
+    **ERRORS,
+}
+_EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The FSMA 204 sortable spreadsheet (one row per critical tracking "
+        "event), or JSON: the trace and the same rows",
+        "content": {t: {} for t in MEDIA_TYPES.values()},
+    },
+    **ERRORS,
+}
+
+LotParam = Annotated[
+    list[str] | None,
+    Query(
+        description="`GTIN/LOT`, or `GTIN/LOT@LOCATION` to start at one location "
+        "(backward traces from a store); repeat for several lots",
+        examples=["09506000134352/GV26W47"],
+    ),
+]
+DirectionParam = Annotated[Literal["forward", "backward"], Query()]
+DepthParam = Annotated[int | None, Query(ge=0, le=1000, description="hops; none = unbounded")]
+GtinParam = Annotated[
+    str | None, Query(pattern=r"^[0-9]{8,14}$", description="with from and to: a product")
+]
+FromParam = Annotated[
+    date | datetime | None,
+    Query(alias="from", description="lots registered at or after (date or RFC 3339)"),
+]
+ToParam = Annotated[
+    date | datetime | None,
+    Query(alias="to", description="lots registered before (a date includes its whole day)"),
+]
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(
+        422,
+        "validation-error",
+        f"{field}: {message}",
+        errors=[{"index": 0, "field": field, "message": message}],
+    )
+
+
+def parse_lot_ref(value: str, field: str = "lot") -> TraceStart:
+    """``GTIN/LOT`` or ``GTIN/LOT@LOCATION`` (a lot code never holds "@": GS1 CSET 82)."""
+    m = _LOT_REF.match(value)
+    if m is None:
+        raise _invalid(field, f"{value!r} is not GTIN/LOT or GTIN/LOT@LOCATION")
+    return TraceStart(m["gtin"], m["lot"], m["loc"])
+
+
+def _moment(value: date | datetime, *, end: bool) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise _invalid("to" if end else "from", "a time needs an offset (Z or +hh:mm)")
+        return rfc3339_utc(value)
+    return (value + timedelta(days=1) if end else value).isoformat()
+
+
+def starts_from(
+    lot: list[str] | None,
+    gtin: str | None,
+    start: date | datetime | None,
+    end: date | datetime | None,
+) -> list[TraceStart] | ProductRange:
+    """The query's starting point: lots, or a product and a date range (not both)."""
+    if lot:
+        if gtin or start or end:
+            raise _invalid("lot", "give lots, or gtin with from and to, not both")
+        if len(lot) > MAX_STARTS:
+            raise _invalid("lot", f"at most {MAX_STARTS} lots")
+        return [parse_lot_ref(v) for v in lot]
+    if not (gtin and start and end):
+        raise _invalid("lot", "give lot=GTIN/LOT, or gtin, from and to")
+    return ProductRange(gtin, _moment(start, end=False), _moment(end, end=True))
+
+
+def export_name(prefix: str, starts: list[TraceStart] | ProductRange, ext: str) -> str:
+    if isinstance(starts, ProductRange):
+        tail = f"{starts.gtin}-{starts.start[:10]}-{starts.end[:10]}"
+    elif len(starts) == 1:
+        tail = f"{starts[0].gtin}-{starts[0].lot}"
+    else:
+        tail = f"{len(starts)}-lots"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in tail)
+    return f"{prefix}-{safe}-{datetime.now(UTC):%Y%m%d}.{ext}"
+
+
+def attachment(data: bytes, fmt: str, name: str) -> Response:
+    return Response(
+        data,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("", response_class=Response, responses=_TRACE_RESPONSES)
+def get_trace(
+    ledger: LedgerDep,
+    key: ManagerOrRegulatorKey,
+    lot: LotParam = None,
+    direction: DirectionParam = "forward",
+    max_depth: DepthParam = None,
+    gtin: GtinParam = None,
+    start: FromParam = None,
+    end: ToParam = None,
+) -> Response:
+    """Every (lot, location) reachable from the start lots, forward (where it went, what
+    was made of it) or backward (where it came from), with quantities received, on hand,
+    in transit, sold or used, disposed, and one path from a start. Quantities are in each
+    lot's unit, as decimal strings. Roles: manager, regulator."""
+    starts = starts_from(lot, gtin, start, end)
+    result = trace(ledger.engine, starts, direction, max_depth)
+    return Response(json.dumps(result.as_dict()).encode(), media_type="application/json")
+
+
+@router.get("/export.{fmt}", response_class=Response, responses=_EXPORT_RESPONSES)
+def export(
+    fmt: Literal["csv", "xlsx", "json"],
+    ledger: LedgerDep,
+    key: ManagerOrRegulatorKey,
+    lot: LotParam = None,
+    direction: DirectionParam = "forward",
+    max_depth: DepthParam = None,
+    gtin: GtinParam = None,
+    start: FromParam = None,
+    end: ToParam = None,
+) -> Response:
+    """The trace as the FDA FSMA 204 electronic sortable spreadsheet (`export.csv`,
+    `export.xlsx`: one row per critical tracking event with its key data elements) or
+    as JSON (`export.json`: the trace and the same rows). Roles: manager, regulator."""
+    starts = starts_from(lot, gtin, start, end)
+    data = fsma.export_trace(ledger.engine, starts, fmt, direction, max_depth)
+    return attachment(data, fmt, export_name(f"trace-{direction}", starts, fmt))

@@ -1,0 +1,300 @@
+"""Recall lookups over HTTP on the demo dataset: ``GET /v1/trace``, its exports, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from api.app import create_app
+from api.cli import main
+from ledger import keys
+from ledger.config import Settings
+from ledger.demo_data import LETTUCE, SALAD, STORES, TOMATO, DemoResult, load_demo
+from ledger.fsma import COLUMNS
+from ledger.log import Ledger
+from tests.api_fixtures import ApiClient
+
+TODAY = datetime(2026, 6, 2, 12, tzinfo=UTC)  # in the past: no event is in the future
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class Demo:
+    ledger: Ledger
+    api: ApiClient
+    data: DemoResult
+    farm_manager: str  # a manager of Green Valley (the demo itself has only its supplier key)
+
+    def key(self, name: str) -> str:
+        return self.data.keys[name]
+
+    @property
+    def manager(self) -> str:
+        return self.key("cornergrocer/manager")
+
+    @property
+    def regulator(self) -> str:
+        return self.key("foodagency/regulator")
+
+
+@pytest.fixture
+def demo(ledger: Ledger) -> Iterator[Demo]:
+    yield from open_demo(ledger)
+
+
+def open_demo(ledger: Ledger) -> Iterator[Demo]:
+    """The demo dataset (as of TODAY) behind the app, plus a Green Valley manager key."""
+    data = load_demo(ledger, today=TODAY)
+    farm_manager = keys.create_key(ledger.engine, "greenvalley", "manager", "test").secret
+    api = ApiClient(create_app(ledger))
+    try:
+        yield Demo(ledger, api, data, farm_manager)
+    finally:
+        api.close()
+
+
+def nodes_by(answer: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(n["lot"], n["location"]): n for n in answer["nodes"]}
+
+
+def test_forward_trace_of_a_lettuce_lot(demo: Demo) -> None:
+    lettuce, salad = demo.data.lots["lettuce"][0], demo.data.lots["salad"][0]
+    r = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.manager)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    answer = r.json()
+    assert answer["direction"] == "forward"
+    assert answer["starts"] == [{"gtin": LETTUCE, "lot": lettuce, "location": "gv-field-3"}]
+    assert answer["lots"] == [{"gtin": LETTUCE, "lot": lettuce}, {"gtin": SALAD, "lot": salad}]
+    nodes = nodes_by(answer)
+    assert set(nodes) == {
+        (lettuce, "gv-field-3"),
+        (lettuce, "fc-plant"),
+        (salad, "fc-plant"),
+        (salad, "cg-dc"),
+        *((salad, store) for store in STORES),
+    }
+
+    def q(lot: str, location: str, *names: str) -> tuple[Any, ...]:
+        n = nodes[(lot, location)]
+        return (n["depth"], *(n["quantities"][name] for name in names))
+
+    # 1200 kg harvested, 1000 shipped to the plant, 900 used, 100 thrown away (quality).
+    assert q(lettuce, "gv-field-3", "produced", "shipped", "on_hand") == (0, "1200", "1000", "200")
+    assert q(lettuce, "fc-plant", "received", "used", "sold_or_used", "disposed", "on_hand") == (
+        1, "1000", "900", "900", "100", "0"
+    )  # fmt: skip
+    # 4000 bowls made, 3600 to the DC, 1200 to each store.
+    assert q(salad, "fc-plant", "produced", "shipped", "on_hand") == (2, "4000", "3600", "400")
+    assert q(salad, "cg-dc", "received", "shipped", "on_hand") == (3, "3600", "3600", "0")
+    stock = demo.api.get(f"/v1/lots/{SALAD}/{salad}/stock", key=demo.regulator).json()
+    shelves = {s["location_id"]: s["on_hand"] for s in stock["locations"]}
+    for store in STORES:
+        n = nodes[(salad, store)]["quantities"]
+        assert (nodes[(salad, store)]["depth"], n["received"]) == (4, "1200")
+        assert n["on_hand"] == shelves.get(store, "0")
+        assert int(n["sold"]) == int(n["sold_or_used"]) > 0
+        assert int(n["sold"]) + int(n["disposed"]) + int(n["on_hand"]) == 1200
+    lt, sd = f"{LETTUCE}/{lettuce}", f"{SALAD}/{salad}"
+    assert nodes[(salad, "cg-store-2")]["path"] == [
+        {"kind": "ship", "from": f"{lt}@gv-field-3", "to": f"{lt}@fc-plant"},
+        {"kind": "transform", "from": f"{lt}@fc-plant", "to": f"{sd}@fc-plant"},
+        {"kind": "ship", "from": f"{sd}@fc-plant", "to": f"{sd}@cg-dc"},
+        {"kind": "ship", "from": f"{sd}@cg-dc", "to": f"{sd}@cg-store-2"},
+    ]
+    assert nodes[(salad, "cg-store-2")]["org_id"] == "cornergrocer"
+    assert nodes[(salad, "cg-store-2")]["location_name"] == "Corner Grocer, Station Road"
+
+    # The same answer for a regulator; bounded by depth.
+    assert demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.regulator).json() == answer
+    two = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}&max_depth=2", key=demo.manager).json()
+    assert set(nodes_by(two)) == {
+        (lettuce, "gv-field-3"),
+        (lettuce, "fc-plant"),
+        (salad, "fc-plant"),
+    }
+
+
+def test_backward_trace_from_a_store_and_several_lots(demo: Demo) -> None:
+    salads = demo.data.lots["salad"]
+    r = demo.api.get(
+        f"/v1/trace?lot={SALAD}/{salads[1]}@cg-store-3&direction=backward", key=demo.manager
+    )
+    assert r.status_code == 200, r.text
+    nodes = nodes_by(r.json())
+    week = salads[1][2:]
+    assert set(nodes) == {
+        (salads[1], "cg-store-3"),
+        (salads[1], "cg-dc"),
+        (salads[1], "fc-plant"),
+        (f"GV{week}", "fc-plant"),
+        (f"SR{week}", "fc-plant"),
+        (f"GV{week}", "gv-field-3"),
+        (f"SR{week}", "sr-packhouse"),
+    }
+    assert nodes[(f"SR{week}", "sr-packhouse")]["depth"] == 4
+    assert nodes[(f"SR{week}", "sr-packhouse")]["gtin"] == TOMATO
+    both = demo.api.get(
+        f"/v1/trace?lot={LETTUCE}/{demo.data.lots['lettuce'][0]}"
+        f"&lot={LETTUCE}/{demo.data.lots['lettuce'][1]}",
+        key=demo.regulator,
+    ).json()
+    assert {s["lot"] for s in both["starts"]} == set(demo.data.lots["lettuce"][:2])
+    assert {lot["lot"] for lot in both["lots"]} == {
+        *demo.data.lots["lettuce"][:2],
+        *demo.data.lots["salad"][:2],
+    }
+
+
+def test_product_and_date_range(demo: Demo) -> None:
+    lettuce = demo.data.lots["lettuce"]
+    # The demo's four weeks start on Monday 2026-05-04; lettuce is harvested on Mondays.
+    r = demo.api.get(f"/v1/trace?gtin={LETTUCE}&from=2026-05-04&to=2026-05-10", key=demo.regulator)
+    assert r.status_code == 200, r.text
+    assert [s["lot"] for s in r.json()["starts"]] == [lettuce[0]]
+    r = demo.api.get(
+        f"/v1/trace?gtin={LETTUCE}&from=2026-05-04T06:00:00Z&to=2026-05-24", key=demo.regulator
+    )
+    assert [s["lot"] for s in r.json()["starts"]] == lettuce[:3]
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("", 422, "lot"),
+        (f"lot={LETTUCE}", 422, "lot"),
+        ("lot=12/L1", 422, "lot"),
+        (f"lot={LETTUCE}/L1&gtin={LETTUCE}", 422, "lot"),
+        (f"gtin={LETTUCE}&from=2026-10-26", 422, "lot"),
+        (f"gtin={LETTUCE}&from=2026-10-26T05:00:00&to=2026-11-01", 422, "from"),
+        (f"gtin={LETTUCE}&from=soon&to=2026-11-01", 422, "from"),
+        (f"lot={LETTUCE}/L1&direction=sideways", 422, "direction"),
+        (f"lot={LETTUCE}/L1&max_depth=-1", 422, "max_depth"),
+        (f"lot={LETTUCE}/NOPE", 404, None),
+        (f"lot={LETTUCE}/NOPE@cg-dc", 404, None),
+    ],
+)
+def test_bad_queries(demo: Demo, query: str, status: int, field: str | None) -> None:
+    r = demo.api.get(f"/v1/trace?{query}", key=demo.manager)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    if field is not None:
+        assert r.json()["errors"][0]["field"].split(".")[0] == field
+
+
+def test_roles(demo: Demo) -> None:
+    url = f"/v1/trace?lot={LETTUCE}/{demo.data.lots['lettuce'][0]}"
+    assert demo.api.get(url).status_code == 401
+    assert demo.api.get(url.replace("/v1/trace", "/v1/trace/export.csv")).status_code == 401
+    for name in ("greenvalley/supplier", "cornergrocer/store", "cornergrocer/warehouse",
+                 "operator/admin"):  # fmt: skip
+        r = demo.api.get(url, key=demo.key(name))
+        assert r.status_code == 403, name
+        assert r.json()["type"] == "https://lotledger.dev/problems/forbidden"
+    assert demo.api.get(url, key=demo.farm_manager).status_code == 200
+
+
+def test_exports(demo: Demo) -> None:
+    lettuce, salad = demo.data.lots["lettuce"][0], demo.data.lots["salad"][0]
+    query = f"lot={LETTUCE}/{lettuce}"
+    r = demo.api.get(f"/v1/trace/export.csv?{query}", key=demo.regulator)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    assert r.headers["content-disposition"] == (
+        f'attachment; filename="trace-forward-{LETTUCE}-{lettuce}-{stamp}.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert tuple(rows[0]) == COLUMNS
+    events = [(row["Lot"], row["Critical Tracking Event (CTE)"], row["Quantity"]) for row in rows]
+    # One row per critical tracking event of the trace, in time order.
+    assert events == [
+        (lettuce, "Harvesting", "1200"),
+        (lettuce, "Shipping", "1000"),
+        (lettuce, "Receiving", "1000"),
+        (salad, "Transformation", "4000"),
+        (salad, "Shipping", "3600"),
+        (salad, "Receiving", "3600"),
+        *[(salad, "Shipping", "1200")] * 3,
+        *[(salad, "Receiving", "1200")] * 3,
+    ]
+    assert len({row["Ledger Entry"] for row in rows}) == len(rows)
+    transform = rows[3]
+    assert transform["Input Traceability Lot Codes"] == (
+        f"(01){LETTUCE}(10){lettuce}; (01){TOMATO}(10)SR{lettuce[2:]}"
+    )
+    assert transform["Traceability Lot Code (TLC)"] == f"(01){SALAD}(10){salad}"
+    assert transform["Product Description"] == "Garden salad bowl 250 g"
+    assert transform["Unit of Measure"] == "each"
+    assert rows[0]["Location Description"].startswith("Green Valley, field 3, GLN 9506000134376")
+    ship = rows[1]
+    assert (ship["Reference Document Type"], ship["Reference Document Number"]) == (
+        "Bill of Lading",
+        f"BOL-GV-{lettuce[2:]}",
+    )
+    to_stores = {row["Ship-To Location"].split(",")[1].strip() for row in rows[6:9]}
+    assert to_stores == {"High Street", "Station Road", "Market Square"}
+
+    x = demo.api.get(f"/v1/trace/export.xlsx?{query}", key=demo.manager)
+    assert x.headers["content-type"] == XLSX
+    assert x.headers["content-disposition"].endswith(f'-{stamp}.xlsx"')
+    sheet = load_workbook(io.BytesIO(x.content)).active
+    assert sheet is not None
+    values = [[c or "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert tuple(values[0]) == COLUMNS
+    assert [dict(zip(COLUMNS, v, strict=True)) for v in values[1:]] == rows
+
+    j = demo.api.get(f"/v1/trace/export.json?{query}&direction=forward", key=demo.manager)
+    assert j.headers["content-type"] == "application/json"
+    doc = j.json()
+    assert (doc["format"], doc["version"]) == ("lotledger.trace-export", 1)
+    assert doc["events"] == rows
+    assert doc["trace"] == demo.api.get(f"/v1/trace?{query}", key=demo.manager).json()
+
+    assert demo.api.get(f"/v1/trace/export.pdf?{query}", key=demo.manager).status_code == 422
+    store = demo.api.get(f"/v1/trace/export.csv?{query}", key=demo.key("cornergrocer/store"))
+    assert store.status_code == 403
+
+
+def test_cli_recall_lookup(
+    capsys: pytest.CaptureFixture[str], settings: Settings, demo: Demo
+) -> None:
+    lettuce, salad = demo.data.lots["lettuce"][0], demo.data.lots["salad"][0]
+    db = ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url]
+    assert main(["recall", f"{LETTUCE}/{lettuce}", *db, "--json"]) == 0
+    api = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.manager).json()
+    assert json.loads(capsys.readouterr().out) == api
+
+    assert main(["recall", f"{LETTUCE}/{lettuce}", "--max-depth", "4", *db]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "lot", "location", "depth", "received", "on", "hand", "sold/used", "disposed", "path"
+    ]  # fmt: skip
+    assert lines[-1] == "7 nodes, 2 lots, 6 locations (forward)"
+    table = {(cells[0], cells[1]): cells[2:7] for cells in (ln.split() for ln in lines[1:-1])}
+    assert table[(f"{LETTUCE}/{lettuce}", "fc-plant")] == ["1", "1000", "0", "900", "100"]
+    store = nodes_by(api)[(salad, "cg-store-1")]["quantities"]
+    assert table[(f"{SALAD}/{salad}", "cg-store-1")] == [
+        "4", "1200", store["on_hand"], store["sold_or_used"], store["disposed"]
+    ]  # fmt: skip
+    row = next(ln for ln in lines if ln.startswith(f"{SALAD}/{salad}  cg-store-1"))
+    assert row.endswith(
+        f"{lettuce}@gv-field-3 > {lettuce}@fc-plant > {salad}@fc-plant > {salad}@cg-dc"
+        f" > {salad}@cg-store-1"
+    )
+    backward = main(["recall", f"{SALAD}/{salad}@cg-store-1", "--direction", "backward", *db])
+    assert backward == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "7 nodes, 3 lots, 5 locations (backward)"
+
+    assert main(["recall", "not-a-lot", *db]) == 2
+    assert "not GTIN/LOT: not-a-lot" in capsys.readouterr().err
+    assert main(["recall", f"{LETTUCE}/NOPE", *db]) == 1
+    assert "unknown lot" in capsys.readouterr().err
