@@ -175,6 +175,10 @@ class Receive(_LotQuantity):
     from_location: LocationId
     shipment_id: Text | None = None
     unsolicited: bool = False
+    #: Parts of ``quantity`` that arrived but were refused into stock (they count against
+    #: the shipment, not the shelf): a purchase order receipt's discrepancies.
+    damaged: Quantity | None = None
+    out_of_temperature: Quantity | None = None
 
 
 class TransformInput(_Model):
@@ -239,11 +243,13 @@ class Hold(_Event):
 
 
 class Release(_Event):
-    """End a lot's holds (disposition active)."""
+    """End a lot's holds placed by this organisation (disposition active); only those of
+    ``kind`` when it is given."""
 
     type: Literal["release"]
     lot: LotRef
     reason: Text
+    kind: Literal["quality", "quarantine", "recall", "damage"] | None = None
 
 
 class Reading(_Model):
@@ -265,6 +271,8 @@ class OrderLine(_Model):
     gtin: Gtin
     quantity: Quantity
     unit: Unit
+    #: Price per unit; the product's unit cost when absent. Decides whether approval is needed.
+    unit_price: Quantity | None = None
 
 
 class OrderPlaced(_Event):
@@ -293,6 +301,22 @@ class OrderFulfilled(_Event):
     order_id: Text
 
 
+class OrderApproved(_Event):
+    """A manager at the buyer approves an order over the approval limit."""
+
+    type: Literal["order_approved"]
+    order_id: Text
+    note: Text | None = None
+
+
+class OrderClosed(_Event):
+    """The buyer closes an order: what was not received by now never will be (short)."""
+
+    type: Literal["order_closed"]
+    order_id: Text
+    reason: Text | None = None
+
+
 Event = Annotated[
     Register
     | Ship
@@ -308,7 +332,9 @@ Event = Annotated[
     | OrderPlaced
     | OrderConfirmed
     | OrderCancelled
-    | OrderFulfilled,
+    | OrderFulfilled
+    | OrderApproved
+    | OrderClosed,
     Field(discriminator="type"),
 ]
 
@@ -328,6 +354,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "order_confirmed",
     "order_cancelled",
     "order_fulfilled",
+    "order_approved",
+    "order_closed",
 )
 
 #: EPCIS 2.0 event type, action and CBV business step for each event type.
@@ -347,6 +375,8 @@ EPCIS: dict[str, tuple[str, str | None, str]] = {
     "order_confirmed": ("TransactionEvent", "OBSERVE", "accepting"),
     "order_cancelled": ("TransactionEvent", "DELETE", "void_shipping"),
     "order_fulfilled": ("TransactionEvent", "OBSERVE", "delivering"),
+    "order_approved": ("TransactionEvent", "OBSERVE", "accepting"),
+    "order_closed": ("TransactionEvent", "DELETE", "receiving"),
 }
 
 _ONE = TypeAdapter(Event)

@@ -6,26 +6,47 @@ memory, refusing any that the state forbids, and writes every change back with
 bulk statements. The same code serves live appends and replays of the log, so a
 rebuild gives the same tables (the tests check it). Time-dependent rules use
 the entry's ``recorded_at``, never the wall clock, so a replay is deterministic.
+
+Inventory rules (issue 7): stock never goes negative; only approved lots move (a lot's
+status, in ``lot_states``, is set by hold events of each kind and cleared by releases);
+a lot without a given expiry gets one from its product's shelf life; nothing is shipped,
+sold or used after its expiry (judged on the event's own date); received quantities
+refused as damaged or out of temperature never enter stock; sales, consumption,
+disposals and count adjustments are summed per (location, product, day) in
+``inventory_daily``. Order events live in ``ledger.projection_orders``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from ledger import events as ev
-from ledger.bulk import insert_rows, upsert_rows
+from ledger.bulk import insert_rows, placeholders, upsert_rows
 from ledger.errors import EventValidationError, InsufficientStock, LotOnHold, Problem, RuleViolation
+from ledger.flows import FlowAccumulator
+from ledger.projection_orders import (
+    DEFAULT_APPROVAL_LIMIT,
+    OrderRules,
+    OrderState,
+    _b,
+    _chunks,
+    _tuple,
+)
 from ledger.quantity import format_micro, parse_decimal
 from ledger.schema import (
     HoldRecord,
     Location,
     Lot,
-    Order,
+    LotStatusRecord,
+    OrderPolicy,
+    Product,
+    ProductTerms,
     Shipment,
     Stock,
     Transformation,
@@ -35,8 +56,37 @@ _CHUNK = 400  # keys per IN (...) query: well under SQLite's bound-parameter lim
 LOT_ID_SHIFT = 7  # lot id = (seq << 7) | output position; transforms have <= 100 outputs
 
 
+#: Hold kinds, mildest first, and the lot status each sets; the most severe open one wins.
+HOLD_KINDS = ("quality", "damage", "quarantine", "recall")
+HOLD_STATUS = {
+    "quality": "on_hold",
+    "damage": "damaged",
+    "quarantine": "quarantined",
+    "recall": "recalled",
+}
+APPROVED = "approved"
+
+
+class LotExpired(RuleViolation):
+    """Shipping, selling or using a lot after its expiry date."""
+
+
 def lot_id_for(seq: int, position: int = 0) -> int:
     return (seq << LOT_ID_SHIFT) | position
+
+
+def status_of(counts: Sequence[int]) -> str:
+    """The lot status for open-hold counts in HOLD_KINDS order."""
+    for kind, count in zip(reversed(HOLD_KINDS), reversed(counts), strict=True):
+        if count > 0:
+            return HOLD_STATUS[kind]
+    return APPROVED
+
+
+def shelf_life_expiry(day: str, shelf_life_days: int | None) -> str | None:
+    if shelf_life_days is None:
+        return None
+    return (date.fromisoformat(day) + timedelta(days=shelf_life_days)).isoformat()
 
 
 @dataclass(slots=True)
@@ -51,8 +101,13 @@ class LotState:
     expiry: str | None
     registered_seq: int
     open_holds: int
+    # Open holds by kind (HOLD_KINDS order); None while the lot has no lot_states row.
+    kinds: list[int] | None = None
     new: bool = False
     dirty: bool = False
+    state_new: bool = False
+    state_dirty: bool = False
+    state_seq: int = 0
 
 
 @dataclass(slots=True)
@@ -69,15 +124,9 @@ class ShipmentState:
 
 
 @dataclass(slots=True)
-class OrderState:
-    order_id: str
-    buyer_location: str
-    supplier_location: str
-    status: str
-    placed_seq: int
-    promised_date: str | None
-    new: bool = False
-    dirty: bool = False
+class ProductInfo:
+    shelf_life_days: int | None
+    unit_cost: int
 
 
 @dataclass(slots=True)
@@ -92,7 +141,7 @@ class Applied:
 
 
 @dataclass
-class BatchProjector:
+class BatchProjector(OrderRules):
     conn: Connection
     lots: dict[tuple[str, str], LotState | None] = field(default_factory=dict)
     locations: dict[str, str | None] = field(default_factory=dict)  # id -> org id
@@ -103,8 +152,15 @@ class BatchProjector:
     orders: dict[str, OrderState | None] = field(default_factory=dict)
     lot_events: list[tuple[int, int]] = field(default_factory=list)
     new_holds: list[dict[str, Any]] = field(default_factory=list)
-    releases: list[tuple[int, str, int]] = field(default_factory=list)  # lot id, org, seq
+    # Stored open holds per (lot id, org): dicts of seq, kind, released_seq.
+    stored_holds: dict[tuple[int, str], list[dict[str, Any]]] = field(default_factory=dict)
     transformations: list[dict[str, Any]] = field(default_factory=list)
+    products: dict[str, ProductInfo | None] = field(default_factory=dict)
+    policies: dict[str, int] = field(default_factory=dict)
+    # (location, gtin, day, kind, reason) -> micro-units, added to inventory_daily.
+    daily: dict[tuple[str, str, str, str, str], int] = field(default_factory=dict)
+    order_lots: list[tuple[Any, ...]] = field(default_factory=list)
+    flows: FlowAccumulator = field(default_factory=FlowAccumulator)
     first_seq: int = 0
 
     # -- loading ------------------------------------------------------------------
@@ -116,20 +172,48 @@ class BatchProjector:
         lot_keys: set[tuple[str, str]] = set()
         location_ids: set[str] = set()
         order_ids: set[str] = set()
+        gtins: set[str] = set()
+        buyers: set[str] = set()
+        releases: set[tuple[str, str]] = set()
         for item in batch:
             e = item.event
+            fields = e.__dict__  # fields live in __dict__; a miss is cheap
             lot_keys.update(ev.event_lots(e))
             location_ids.add(e.location)  # type: ignore[attr-defined]
             for attr in ("to_location", "from_location", "supplier_location"):
-                value = e.__dict__.get(attr)  # fields live in __dict__; a miss is cheap
+                value = fields.get(attr)
                 if value is not None:
                     location_ids.add(value)
-            order_id = e.__dict__.get("order_id")
+            order_id = fields.get("order_id")
             if order_id is not None:
                 order_ids.add(order_id)
+            reference = fields.get("reference")
+            if reference is not None and reference.type == "po":
+                order_ids.add(reference.number)
+            etype = fields["type"]
+            if etype not in _PRELOAD_TYPES:
+                continue
+            if etype == "register":
+                if e.expiry is None:  # type: ignore[attr-defined]
+                    gtins.add(e.lot.gtin)  # type: ignore[attr-defined]
+            elif etype == "transform":
+                gtins.update(o.lot.gtin for o in e.outputs if o.expiry is None)  # type: ignore[attr-defined]
+            elif etype == "order_placed":
+                gtins.update(line.gtin for line in e.lines)  # type: ignore[attr-defined]
+                buyers.add(item.actor)
+            elif etype == "release":
+                releases.add(e.lot.key)  # type: ignore[attr-defined]
         self._load_locations(location_ids)
         self._load_lots(lot_keys)
         self._load_orders(order_ids)
+        if gtins:
+            self._load_products(gtins)
+        if buyers:
+            self._load_policies(buyers)
+        if releases:
+            self._load_stored_holds(
+                {lot.id for key in releases if (lot := self.lots.get(key)) is not None}
+            )
         pairs = {
             (item.event.location, lot.id)  # type: ignore[attr-defined]
             for item in batch
@@ -170,30 +254,76 @@ class BatchProjector:
             Lot.registered_seq,
             Lot.open_holds,
         )
+        state = LotStatusRecord
+        kinds = (state.quality, state.damage, state.quarantine, state.recall, state.changed_seq)
         wanted = set(missing)
         codes = sorted({lot for _, lot in missing})
         for chunk in _chunks(codes):
-            for row in self.conn.execute(select(*cols).where(Lot.lot.in_(chunk))):
+            rows = self.conn.execute(
+                select(*cols, *kinds)
+                .outerjoin(state, state.lot_id == Lot.id)
+                .where(Lot.lot.in_(chunk))
+            )
+            for row in rows:
                 if (row[1], row[2]) in wanted:
-                    self.lots[(row[1], row[2])] = LotState(*row)
+                    lot = LotState(*row[:10])
+                    if row[10] is not None:
+                        lot.kinds = [row[10], row[11], row[12], row[13]]
+                        lot.state_seq = row[14]
+                    self.lots[(row[1], row[2])] = lot
         for k in missing:
             self.lots.setdefault(k, None)
 
-    def _load_orders(self, ids: Iterable[str]) -> None:
-        missing = [i for i in ids if i not in self.orders]
-        cols = (
-            Order.order_id,
-            Order.buyer_location,
-            Order.supplier_location,
-            Order.status,
-            Order.placed_seq,
-            Order.promised_date,
-        )
+    def _load_products(self, gtins: Iterable[str]) -> None:
+        missing = sorted(g for g in gtins if g not in self.products)
         for chunk in _chunks(missing):
-            for row in self.conn.execute(select(*cols).where(Order.order_id.in_(chunk))):
-                self.orders[row[0]] = OrderState(*row)
-        for i in missing:
-            self.orders.setdefault(i, None)
+            rows = self.conn.execute(
+                select(Product.gtin, Product.shelf_life_days, ProductTerms.unit_cost)
+                .outerjoin(ProductTerms, ProductTerms.gtin == Product.gtin)
+                .where(Product.gtin.in_(chunk))
+            )
+            for gtin, days, cost in rows:
+                self.products[gtin] = ProductInfo(days, cost or 0)
+        for g in missing:
+            self.products.setdefault(g, None)
+
+    def _load_policies(self, orgs: Iterable[str]) -> None:
+        missing = sorted(o for o in orgs if o not in self.policies)
+        for chunk in _chunks(missing):
+            rows = self.conn.execute(
+                select(OrderPolicy.org_id, OrderPolicy.approval_limit).where(
+                    OrderPolicy.org_id.in_(chunk)
+                )
+            )
+            self.policies.update((r[0], r[1]) for r in rows)
+        for o in missing:
+            self.policies.setdefault(o, DEFAULT_APPROVAL_LIMIT)
+
+    def _load_stored_holds(self, lot_ids: Iterable[int]) -> None:
+        """Open holds written by earlier batches, for the lots this batch releases."""
+        loaded = {lot_id for lot_id, _ in self.stored_holds}
+        missing = sorted(set(lot_ids) - loaded)
+        if not missing:
+            return
+        found: dict[tuple[int, str], list[dict[str, Any]]] = {}
+        for chunk in _chunks(missing):
+            rows = self.conn.execute(
+                select(HoldRecord.seq, HoldRecord.lot_id, HoldRecord.org_id, HoldRecord.kind)
+                .where(
+                    HoldRecord.lot_id.in_(chunk),
+                    HoldRecord.released_seq.is_(None),
+                    HoldRecord.seq < self.first_seq,
+                )
+                .order_by(HoldRecord.seq)
+            )
+            for seq, lot_id, org, kind in rows:
+                found.setdefault((lot_id, org), []).append(
+                    {"seq": seq, "kind": kind, "released_seq": None}
+                )
+        for lot_id in missing:
+            # An empty marker per lot so that the lot counts as loaded.
+            self.stored_holds.setdefault((lot_id, ""), [])
+        self.stored_holds.update(found)
 
     def _load_stock(self, pairs: Iterable[tuple[str, int]]) -> None:
         missing = {p for p in pairs if p not in self.stock}
@@ -259,6 +389,12 @@ class BatchProjector:
         self._own_location(item, e.location)  # type: ignore[attr-defined]
         handler = getattr(self, f"_on_{e.type}")  # type: ignore[attr-defined]
         handler(item, e)
+        self.flows.add(e, self._lot_id)  # per (location, lot) totals for trace and recall
+
+    def _lot_id(self, gtin: str, lot: str) -> int:
+        state = self.lots[(gtin, lot)]
+        assert state is not None  # the handler has just loaded or created it
+        return state.id
 
     def _own_location(self, item: Applied, location: str, field_name: str = "location") -> None:
         org = self._known_location(item, location, field_name)
@@ -312,11 +448,25 @@ class BatchProjector:
 
     def _not_held(self, item: Applied, lot: LotState, action: str) -> None:
         if lot.open_holds > 0:
+            status = status_of(lot.kinds) if lot.kinds is not None else "on_hold"
             raise LotOnHold(
                 item.index,
-                f"lot {lot.gtin}/{lot.lot} is on hold and cannot be {action}",
+                f"lot {lot.gtin}/{lot.lot} is {status.replace('_', ' ')} and cannot be {action}; "
+                "only approved stock moves",
                 "lot",
-                {"gtin": lot.gtin, "lot": lot.lot},
+                {"gtin": lot.gtin, "lot": lot.lot, "status": status},
+            )
+
+    def _not_expired(self, item: Applied, lot: LotState, action: str) -> None:
+        # The event's own date (in its offset): a sale recorded late is judged on its day.
+        day = item.event.event_time[:10]  # type: ignore[attr-defined]
+        if lot.expiry is not None and day > lot.expiry:  # ISO dates compare as strings
+            raise LotExpired(
+                item.index,
+                f"lot {lot.gtin}/{lot.lot} expired on {lot.expiry} and cannot be {action} "
+                f"on {day}; dispose of it instead",
+                "lot",
+                {"gtin": lot.gtin, "lot": lot.lot, "expiry": lot.expiry, "day": day},
             )
 
     def _take(
@@ -368,6 +518,14 @@ class BatchProjector:
             raise RuleViolation(
                 item.index, f"lot {ref.gtin}/{ref.lot} is already registered", field_name
             )
+        if expiry is None:
+            # Every lot gets an expiry: given, or the product's shelf life from production.
+            if ref.gtin not in self.products:
+                self._load_products([ref.gtin])
+            terms = self.products[ref.gtin]
+            if terms is not None:
+                start = item.event.__dict__.get("production_date") or item.event.event_time[:10]  # type: ignore[attr-defined]
+                expiry = shelf_life_expiry(start, terms.shelf_life_days)
         lot = LotState(
             id=lot_id_for(item.seq, position),
             gtin=ref.gtin,
@@ -399,8 +557,12 @@ class BatchProjector:
                 [Problem(item.index, "to_location", "a shipment must go to another location")]
             )
         self._not_held(item, lot, "shipped")
+        if lot.expiry is not None:
+            self._not_expired(item, lot, "shipped")
         qty = parse_decimal(e.quantity)
         self._take(item, e.location, lot, qty, "ship")
+        if e.reference is not None and e.reference.type == "po":
+            self._order_movement(item, e.reference.number, lot, "ship", qty, 0, 0)
         shipment = ShipmentState(
             item.seq, lot.id, e.location, e.to_location, e.shipment_id, qty, 0, new=True
         )
@@ -416,6 +578,19 @@ class BatchProjector:
         self._check_unit(item, lot, e.unit)
         self._known_location(item, e.from_location, "from_location")
         qty = parse_decimal(e.quantity)
+        damaged = parse_decimal(e.damaged) if e.damaged is not None else 0
+        warm = parse_decimal(e.out_of_temperature) if e.out_of_temperature is not None else 0
+        if damaged + warm > qty:
+            raise EventValidationError(
+                [
+                    Problem(
+                        item.index,
+                        "damaged",
+                        "damaged and out_of_temperature are parts of quantity: "
+                        "together they cannot exceed it",
+                    )
+                ]
+            )
         open_ = [
             s
             for s in self._open_shipments(lot.id, e.from_location, e.location)
@@ -440,7 +615,15 @@ class BatchProjector:
             remaining -= take
             if remaining == 0:
                 break
-        self._add(e.location, lot, qty)
+        if e.reference is not None and e.reference.type == "po":
+            self._order_movement(item, e.reference.number, lot, "receive", qty, damaged, warm)
+        # What arrived damaged or warm counts against the shipment but never enters stock.
+        self._add(e.location, lot, qty - damaged - warm)
+        if damaged or warm:
+            day = e.event_time[:10]
+            for reason, amount in (("damaged", damaged), ("out_of_temperature", warm)):
+                if amount:
+                    self._daily(e.location, lot.gtin, day, "rejected", reason, amount)
         self._touch(item, lot)
 
     def _on_transform(self, item: Applied, e: ev.Transform) -> None:
@@ -449,6 +632,8 @@ class BatchProjector:
             lot = self._lot(item, inp.lot, f"inputs.{i}.lot")
             self._check_unit(item, lot, inp.unit, f"inputs.{i}.unit")
             self._not_held(item, lot, "used")
+            if lot.expiry is not None:
+                self._not_expired(item, lot, "used")
             qty = parse_decimal(inp.quantity)
             self._take(item, e.location, lot, qty, "use", f"inputs.{i}.quantity")
             inputs.append((lot, qty))
@@ -483,14 +668,30 @@ class BatchProjector:
                 )
 
     def _leave(
-        self, item: Applied, e: ev.Sell | ev.Consume | ev.Dispose, action: str, held_ok: bool
+        self,
+        item: Applied,
+        e: ev.Sell | ev.Consume | ev.Dispose,
+        action: str,
+        held_ok: bool,
+        reason: str = "",
     ) -> None:
         lot = self._lot(item, e.lot)
         self._check_unit(item, lot, e.unit)
         if not held_ok:
             self._not_held(item, lot, action)
-        self._take(item, e.location, lot, parse_decimal(e.quantity), _VERB[action])
+            if lot.expiry is not None:
+                self._not_expired(item, lot, action)
+        qty = parse_decimal(e.quantity)
+        self._take(item, e.location, lot, qty, _VERB[action])
+        # Inlined _daily: sales are most of a store's events.
+        key = (e.location, lot.gtin, e.event_time[:10], e.type, reason)
+        daily = self.daily
+        daily[key] = daily.get(key, 0) + qty
         self._touch(item, lot)
+
+    def _daily(self, location: str, gtin: str, day: str, kind: str, reason: str, qty: int) -> None:
+        key = (location, gtin, day, kind, reason)
+        self.daily[key] = self.daily.get(key, 0) + qty
 
     def _on_sell(self, item: Applied, e: ev.Sell) -> None:
         self._leave(item, e, "sold", held_ok=False)
@@ -499,7 +700,7 @@ class BatchProjector:
         self._leave(item, e, "used", held_ok=False)
 
     def _on_dispose(self, item: Applied, e: ev.Dispose) -> None:
-        self._leave(item, e, "disposed", held_ok=True)
+        self._leave(item, e, "disposed", held_ok=True, reason=e.reason)
 
     def _on_adjust(self, item: Applied, e: ev.Adjust) -> None:
         lot = self._lot(item, e.lot)
@@ -509,12 +710,14 @@ class BatchProjector:
             self._take(item, e.location, lot, -variance, "count down", "variance")
         else:
             self._add(e.location, lot, variance)
+        self._daily(e.location, lot.gtin, e.event_time[:10], "adjust", e.reason, variance)
         self._touch(item, lot)
 
     def _on_hold(self, item: Applied, e: ev.Hold) -> None:
         lot = self._lot(item, e.lot)
         lot.open_holds += 1
         lot.dirty = True
+        self._count_kind(item, lot, e.kind, +1)
         self.new_holds.append(
             {
                 "seq": item.seq,
@@ -528,36 +731,37 @@ class BatchProjector:
         )
         self._touch(item, lot)
 
+    def _count_kind(self, item: Applied, lot: LotState, kind: str, delta: int) -> None:
+        if lot.kinds is None:
+            lot.kinds = [0, 0, 0, 0]
+            lot.state_new = True
+        lot.kinds[HOLD_KINDS.index(kind)] += delta
+        lot.state_dirty = True
+        lot.state_seq = item.seq
+
     def _on_release(self, item: Applied, e: ev.Release) -> None:
         lot = self._lot(item, e.lot)
-        released = 0
-        for hold in self.new_holds:
-            if (
-                hold["lot_id"] == lot.id
-                and hold["org_id"] == item.actor
-                and hold["released_seq"] is None
-            ):
-                hold["released_seq"] = item.seq
-                released += 1
-        stored = self.conn.execute(
-            select(HoldRecord.seq).where(
-                HoldRecord.lot_id == lot.id,
-                HoldRecord.org_id == item.actor,
-                HoldRecord.released_seq.is_(None),
-                HoldRecord.seq < self.first_seq,
-            )
-        ).all()
-        already = sum(1 for r in self.releases if r[0] == lot.id and r[1] == item.actor)
-        if not already:
-            released += len(stored)
-        if released == 0:
+        if not any(lot_id == lot.id for lot_id, _ in self.stored_holds):
+            self._load_stored_holds([lot.id])
+        candidates = [
+            h for h in self.stored_holds.get((lot.id, item.actor), []) if h["released_seq"] is None
+        ] + [
+            h
+            for h in self.new_holds
+            if h["lot_id"] == lot.id and h["org_id"] == item.actor and h["released_seq"] is None
+        ]
+        released = [h for h in candidates if e.kind is None or h["kind"] == e.kind]
+        if not released:
+            what = f"{e.kind} hold" if e.kind else "hold"
             raise RuleViolation(
                 item.index,
-                f"lot {lot.gtin}/{lot.lot} has no open hold placed by your organisation",
+                f"lot {lot.gtin}/{lot.lot} has no open {what} placed by your organisation",
                 "lot",
             )
-        self.releases.append((lot.id, item.actor, item.seq))
-        lot.open_holds -= released
+        for hold in released:
+            hold["released_seq"] = item.seq
+            self._count_kind(item, lot, hold["kind"], -1)
+        lot.open_holds -= len(released)
         lot.dirty = True
         self._touch(item, lot)
 
@@ -565,62 +769,11 @@ class BatchProjector:
         if e.lot is not None:
             self._touch(item, self._lot(item, e.lot))
 
-    def _order(
-        self, item: Applied, order_id: str, allowed: tuple[str, ...], action: str
-    ) -> OrderState:
-        if order_id not in self.orders:
-            self._load_orders([order_id])
-        order = self.orders[order_id]
-        if order is None:
-            raise EventValidationError(
-                [Problem(item.index, "order_id", f"unknown order {order_id!r}")]
-            )
-        if order.status not in allowed:
-            raise RuleViolation(
-                item.index,
-                f"order {order_id!r} is {order.status} and cannot be {action}",
-                "order_id",
-            )
-        return order
-
-    def _on_order_placed(self, item: Applied, e: ev.OrderPlaced) -> None:
-        self._known_location(item, e.supplier_location, "supplier_location")
-        if e.order_id not in self.orders:
-            self._load_orders([e.order_id])
-        if self.orders[e.order_id] is not None:
-            raise RuleViolation(item.index, f"order {e.order_id!r} already exists", "order_id")
-        self.orders[e.order_id] = OrderState(
-            e.order_id, e.location, e.supplier_location, "placed", item.seq, None, new=True
-        )
-
-    def _on_order_confirmed(self, item: Applied, e: ev.OrderConfirmed) -> None:
-        order = self._order(item, e.order_id, ("placed",), "confirmed")
-        if e.location != order.supplier_location:
-            raise RuleViolation(
-                item.index, "only the supplier's location confirms an order", "location"
-            )
-        order.status, order.promised_date, order.dirty = "confirmed", e.promised_date, True
-
-    def _on_order_cancelled(self, item: Applied, e: ev.OrderCancelled) -> None:
-        order = self._order(item, e.order_id, ("placed", "confirmed"), "cancelled")
-        if e.location not in (order.buyer_location, order.supplier_location):
-            raise RuleViolation(
-                item.index, "only the buyer or the supplier cancels an order", "location"
-            )
-        order.status, order.dirty = "cancelled", True
-
-    def _on_order_fulfilled(self, item: Applied, e: ev.OrderFulfilled) -> None:
-        order = self._order(item, e.order_id, ("placed", "confirmed"), "fulfilled")
-        if e.location not in (order.buyer_location, order.supplier_location):
-            raise RuleViolation(
-                item.index, "only the buyer or the supplier fulfils an order", "location"
-            )
-        order.status, order.dirty = "fulfilled", True
-
     # -- writing back -------------------------------------------------------------
 
     def flush(self) -> None:
         conn = self.conn
+        self.flows.flush(conn)
         lots = [v for v in self.lots.values() if v is not None]
         insert_rows(conn, "lots", _LOT_COLS, [_tuple(lot, _LOT_COLS) for lot in lots if lot.new])
         changed = [
@@ -630,6 +783,17 @@ class BatchProjector:
             conn.execute(
                 update(Lot).where(Lot.id == _b("b_id")).values(open_holds=_b("b_holds")), changed
             )
+        upsert_rows(
+            conn,
+            "lot_states",
+            ("lot_id", "status", *HOLD_KINDS, "changed_seq"),
+            ("lot_id",),
+            [
+                (lot.id, status_of(lot.kinds), *lot.kinds, lot.state_seq)
+                for lot in lots
+                if lot.state_dirty and lot.kinds is not None
+            ],
+        )
         upsert_rows(
             conn,
             "stock",
@@ -653,40 +817,36 @@ class BatchProjector:
             )
         if self.new_holds:
             conn.execute(insert(HoldRecord), self.new_holds)
-        for lot_id, org, seq in self.releases:
+        released = [
+            {"b_seq": h["seq"], "b_rel": h["released_seq"]}
+            for group in self.stored_holds.values()
+            for h in group
+            if h["released_seq"] is not None
+        ]
+        if released:
             conn.execute(
                 update(HoldRecord)
-                .where(
-                    HoldRecord.lot_id == lot_id,
-                    HoldRecord.org_id == org,
-                    HoldRecord.released_seq.is_(None),
-                    HoldRecord.seq < self.first_seq,
-                )
-                .values(released_seq=seq)
+                .where(HoldRecord.seq == _b("b_seq"))
+                .values(released_seq=_b("b_rel")),
+                released,
             )
         if self.transformations:
             conn.execute(insert(Transformation), self.transformations)
-        orders = [o for o in self.orders.values() if o is not None]
-        new_orders = [_row(o, _ORDER_COLS) for o in orders if o.new]
-        if new_orders:
-            conn.execute(insert(Order), new_orders)
-        changed_orders = [
-            {"b_id": o.order_id, "b_status": o.status, "b_date": o.promised_date}
-            for o in orders
-            if o.dirty and not o.new
-        ]
-        if changed_orders:
-            conn.execute(
-                update(Order)
-                .where(Order.order_id == _b("b_id"))
-                .values(status=_b("b_status"), promised_date=_b("b_date")),
-                changed_orders,
+        self._flush_orders()
+        if self.daily:
+            marks = placeholders(conn, 6)
+            conn.exec_driver_sql(  # fixed names; every value is a bound parameter
+                "INSERT INTO inventory_daily (location_id, gtin, day, kind, reason, quantity) "  # noqa: S608
+                f"VALUES ({marks}) ON CONFLICT (location_id, gtin, day, kind, reason) "
+                "DO UPDATE SET quantity = inventory_daily.quantity + excluded.quantity",
+                [(*key, qty) for key, qty in sorted(self.daily.items())],
             )
         # A transform touching a lot as input and output, or twice, is one row.
         insert_rows(conn, "lot_events", ("lot_id", "seq"), sorted(set(self.lot_events)))
 
 
 _VERB = {"sold": "sell", "used": "use", "disposed": "dispose"}
+_PRELOAD_TYPES = frozenset(("register", "transform", "order_placed", "release"))
 _LOT_COLS = (
     "id",
     "gtin",
@@ -708,28 +868,3 @@ _SHIP_COLS = (
     "quantity",
     "received",
 )
-_ORDER_COLS = (
-    "order_id",
-    "buyer_location",
-    "supplier_location",
-    "status",
-    "placed_seq",
-    "promised_date",
-)
-
-
-def _row(obj: object, cols: tuple[str, ...]) -> dict[str, Any]:
-    return {c: getattr(obj, c) for c in cols}
-
-
-def _tuple(obj: object, cols: tuple[str, ...]) -> tuple[Any, ...]:
-    return tuple(getattr(obj, c) for c in cols)
-
-
-def _b(name: str) -> Any:
-    return bindparam(name)
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i : i + _CHUNK]

@@ -217,4 +217,144 @@ READ_MODEL_TABLES = (
     "transformations",
     "orders",
     "lots",
+    "lot_flows",
 )
+
+
+# -- access (API keys) ----------------------------------------------------------
+
+
+class ApiKey(Base):
+    """An API key: only the SHA-256 of its secret is stored, with its organisation and role."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[Hash] = mapped_column(unique=True)
+    last4: Mapped[str] = mapped_column(String(4))
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[str] = mapped_column(String(40))
+    revoked_at: Mapped[str | None] = mapped_column(String(40))
+
+
+# -- inventory and ordering (issue 7) ---------------------------------------------
+# Read models below are rebuilt by replaying the log; ProductTerms and OrderPolicy are
+# master data, like products.
+
+
+class LotStatusRecord(Base):
+    """A lot's status, its own fact beside expiry: approved unless an open hold says
+    otherwise (quality: on_hold, quarantine: quarantined, recall: recalled, damage:
+    damaged; the most severe wins). Sparse: only lots that were ever held have a row."""
+
+    __tablename__ = "lot_states"
+
+    lot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    quality: Mapped[int] = mapped_column(Integer)
+    quarantine: Mapped[int] = mapped_column(Integer)
+    recall: Mapped[int] = mapped_column(Integer)
+    damage: Mapped[int] = mapped_column(Integer)
+    changed_seq: Mapped[Seq]
+
+
+class InventoryDaily(Base):
+    """Quantities that left or were corrected per (location, product, day, kind, reason):
+    sales history for forecasts, and shrinkage and waste for reports."""
+
+    __tablename__ = "inventory_daily"
+
+    location_id: Mapped[LocationKey] = mapped_column(primary_key=True)
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    quantity: Mapped[Micro]
+
+
+class OrderProgress(Base):
+    """What ``orders`` does not say: value, approval, the days each step happened."""
+
+    __tablename__ = "order_progress"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    buyer_org: Mapped[str] = mapped_column(String(64), index=True)
+    supplier_org: Mapped[str] = mapped_column(String(64), index=True)
+    value: Mapped[Micro]
+    approval_required: Mapped[int] = mapped_column(Integer)
+    approved_seq: Mapped[int | None] = mapped_column(BigInteger)
+    placed_day: Mapped[str] = mapped_column(String(10))
+    confirmed_day: Mapped[str | None] = mapped_column(String(10))
+    shipped_day: Mapped[str | None] = mapped_column(String(10))
+    received_day: Mapped[str | None] = mapped_column(String(10))
+    closed_day: Mapped[str | None] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class OrderLineRecord(Base):
+    """One product of an order: ordered, shipped, and received in full, damaged or warm."""
+
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(16))
+    ordered: Mapped[Micro]
+    unit_price: Mapped[Micro]
+    shipped: Mapped[Micro]
+    received: Mapped[Micro]
+    damaged: Mapped[Micro]
+    out_of_temperature: Mapped[Micro]
+
+
+class OrderLot(Base):
+    """Each ship or receive event that carried a lot for an order (reference type "po")."""
+
+    __tablename__ = "order_lots"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    order_id: Mapped[str] = mapped_column(String(200), index=True)
+    lot_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    location_id: Mapped[LocationKey]
+    quantity: Mapped[Micro]
+    damaged: Mapped[Micro]
+    out_of_temperature: Mapped[Micro]
+
+
+class ProductTerms(Base):
+    """Ordering terms of a product (master data): case pack, minimum order, cost, price,
+    days before expiry it leaves the shelf, where it is ordered from, quoted lead time."""
+
+    __tablename__ = "product_terms"
+
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    case_pack: Mapped[Micro]
+    min_order: Mapped[Micro]
+    unit_cost: Mapped[Micro]
+    unit_price: Mapped[Micro]
+    removal_days: Mapped[int] = mapped_column(Integer)
+    supplier_location: Mapped[str | None] = mapped_column(String(64))
+    lead_time_days: Mapped[int] = mapped_column(Integer)
+
+
+class OrderPolicy(Base):
+    """Per buying organisation: orders worth more than ``approval_limit`` need a manager."""
+
+    __tablename__ = "order_policies"
+
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    approval_limit: Mapped[Micro]
+
+
+INVENTORY_READ_MODELS = (
+    "lot_states",
+    "inventory_daily",
+    "order_progress",
+    "order_lines",
+    "order_lots",
+)
+# Replay empties every read model: the inventory ones join the core's list.
+READ_MODEL_TABLES = (*READ_MODEL_TABLES, *INVENTORY_READ_MODELS)  # type: ignore[assignment]

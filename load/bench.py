@@ -16,7 +16,16 @@ import platform
 import sys
 from typing import Any
 
-BENCHMARKS = ["append", "proofs", "audit", "labels", "merkle"]
+BENCHMARKS = [
+    "append",
+    "proofs",
+    "audit",
+    "http-ingest",
+    "trace",
+    "inventory",
+    "labels",
+    "merkle",
+]
 
 
 def machine() -> dict[str, Any]:
@@ -35,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     names = BENCHMARKS if known.name == "all" else [known.name]
     figures: dict[str, Any] = {}
     for name in names:
-        module = importlib.import_module(f"load.bench_{name}")
+        module = importlib.import_module(f"load.bench_{name.replace('-', '_')}")
         sub = argparse.ArgumentParser(prog=f"python -m load.bench {name}")
         if hasattr(module, "add_arguments"):
             module.add_arguments(sub)

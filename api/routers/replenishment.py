@@ -1,0 +1,129 @@
+"""Replenishment: suggested orders per (location, product) with the numbers behind each,
+turned into purchase orders in one call; and the product ordering terms they use."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import AnyKey, LedgerDep, require
+from api.routers import AUTH, problems
+from api.routers.orders import OrderOut
+from ledger import replenishment, terms
+from ledger.keys import KeyInfo
+
+router = APIRouter(prefix="/v1/replenishment", tags=["replenishment"])
+LocationId = Annotated[str, Path(max_length=64)]
+BuyerKey = Annotated[KeyInfo, Depends(require("store", "warehouse", "manager"))]
+TermsKey = Annotated[KeyInfo, Depends(require("admin", "manager"))]
+
+
+class SuggestionOut(BaseModel):
+    location_id: str
+    gtin: str
+    product: str
+    unit: str
+    supplier_location: str | None
+    quantity: str = Field(description="rounded to the case pack, at least the minimum order")
+    explain: dict[str, Any] = Field(
+        description="forecast method and numbers, lead time (actual or quoted), safety stock, "
+        "reorder point, order-up-to level, sellable/held/expiring stock, in transit, on order"
+    )
+
+
+class AcceptIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"gtins": ["00012345678905"], "service_level": 0.95}]}
+    )
+
+    gtins: list[str] | None = Field(None, description="default: every current suggestion")
+    service_level: float = Field(0.95, ge=0.5, lt=1)
+
+
+class TermsIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_pack": "12",
+                    "min_order": "24",
+                    "unit_cost": "1.5",
+                    "unit_price": "2.9",
+                    "removal_days": 1,
+                    "supplier_location": "cg-dc",
+                    "lead_time_days": 2,
+                }
+            ]
+        }
+    )
+
+    case_pack: str = Field("1", max_length=24)
+    min_order: str = Field("0", max_length=24)
+    unit_cost: str = Field("0", max_length=24)
+    unit_price: str = Field("0", max_length=24)
+    removal_days: int = Field(1, ge=0, le=365, description="days before expiry it leaves the shelf")
+    supplier_location: str | None = Field(None, max_length=64)
+    lead_time_days: int = Field(2, ge=0, le=365, description="quoted; actual lead times win")
+
+
+class TermsOut(TermsIn):
+    gtin: str
+
+
+@router.get("/{location}", response_model=list[SuggestionOut], responses=problems(*AUTH, 404, 422))
+def suggestions(
+    location: LocationId,
+    ledger: LedgerDep,
+    key: BuyerKey,
+    service_level: Annotated[float, Query(ge=0.5, lt=1)] = 0.95,
+    history_days: Annotated[int, Query(ge=14, le=730)] = replenishment.HISTORY_DAYS,
+    everything: Annotated[bool, Query(alias="all", description="include zero quantities")] = False,
+) -> list[SuggestionOut]:
+    """What to order now for each product of one of your locations, and why. Roles: store,
+    warehouse, manager."""
+    found = replenishment.suggest(
+        ledger.engine,
+        [location],
+        viewer=key.org_id,
+        service_level=service_level,
+        history_days=history_days,
+        only_needed=not everything,
+    )
+    return [SuggestionOut.model_validate(s, from_attributes=True) for s in found]
+
+
+@router.post(
+    "/{location}/accept",
+    status_code=201,
+    response_model=list[OrderOut],
+    responses=problems(*AUTH, 404, 409, 422),
+)
+def accept(
+    location: LocationId, body: AcceptIn, ledger: LedgerDep, key: BuyerKey
+) -> list[OrderOut]:
+    """Turn the current suggestions (all, or those for `gtins`) into purchase orders, one per
+    supplier. Roles: store, warehouse, manager."""
+    placed = replenishment.accept(
+        ledger, location, actor=key.org_id, gtins=body.gtins, service_level=body.service_level
+    )
+    return [OrderOut.model_validate(o, from_attributes=True) for o in placed]
+
+
+@router.get("/terms/{gtin}", response_model=TermsOut, responses=problems(*AUTH, 404, 422))
+def get_terms(
+    gtin: Annotated[str, Path(max_length=14)], ledger: LedgerDep, key: AnyKey
+) -> TermsOut:
+    """A product's ordering terms. Roles: all."""
+    return TermsOut.model_validate(terms.get_terms(ledger.engine, gtin), from_attributes=True)
+
+
+@router.put("/terms/{gtin}", response_model=TermsOut, responses=problems(*AUTH, 404, 422))
+def put_terms(
+    gtin: Annotated[str, Path(max_length=14)], body: TermsIn, ledger: LedgerDep, key: TermsKey
+) -> TermsOut:
+    """Set a product's ordering terms: case pack, minimum order, unit cost and price,
+    removal days, supplier location, quoted lead time. Roles: admin, manager."""
+    found = terms.set_terms(ledger.engine, gtin, **body.model_dump())
+    return TermsOut.model_validate(found, from_attributes=True)

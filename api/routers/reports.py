@@ -1,0 +1,90 @@
+"""Inventory reports: value and days of supply, ABC classes, shrinkage and waste, supplier
+scorecards. Each organisation sees its own locations and orders; a regulator sees all."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import LedgerDep, ReaderKey, viewer_of
+from api.routers import AUTH, problems
+from ledger import reports
+from ledger.inventory import today_utc
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+ERRORS = problems(*AUTH, 422)
+Start = Annotated[date | None, Query(description="default: 28 days ago")]
+End = Annotated[date | None, Query(description="exclusive; default: today")]
+
+
+class ValueOut(BaseModel):
+    location_id: str
+    gtin: str
+    on_hand: str
+    value: str
+    daily_sales: str
+    days_of_supply: float | None
+
+
+class AbcOut(BaseModel):
+    gtin: str
+    quantity: str
+    sales_value: str
+    share: float
+    cumulative_share: float
+    abc_class: str
+
+
+class ShrinkOut(BaseModel):
+    reason: str
+    kind: str
+    gtin: str
+    location_id: str
+    quantity: str
+    value: str
+
+
+def _window(start: date | None, end: date | None) -> tuple[date, date]:
+    stop = end or today_utc()
+    return start or stop - timedelta(days=28), stop
+
+
+@router.get("/inventory-value", response_model=list[ValueOut], responses=ERRORS)
+def inventory_value(
+    ledger: LedgerDep, key: ReaderKey, location: Annotated[str | None, Query(max_length=64)] = None
+) -> list[ValueOut]:
+    """On hand, value at unit cost and days of supply per (location, product). Roles:
+    supplier, warehouse, store, manager, regulator."""
+    found = reports.inventory_value(ledger.engine, viewer=viewer_of(key), location=location)
+    return [ValueOut.model_validate(v, from_attributes=True) for v in found]
+
+
+@router.get("/abc", response_model=list[AbcOut], responses=ERRORS)
+def abc(ledger: LedgerDep, key: ReaderKey, start: Start = None, end: End = None) -> list[AbcOut]:
+    """Products classed A, B, C by sales value. Roles: supplier, warehouse, store, manager,
+    regulator."""
+    first, stop = _window(start, end)
+    found = reports.abc_classes(ledger.engine, viewer=viewer_of(key), start=first, end=stop)
+    return [AbcOut.model_validate(a, from_attributes=True) for a in found]
+
+
+@router.get("/shrinkage", response_model=list[ShrinkOut], responses=ERRORS)
+def shrinkage(
+    ledger: LedgerDep, key: ReaderKey, start: Start = None, end: End = None
+) -> list[ShrinkOut]:
+    """Waste and shrinkage by reason, product and location, valued at unit cost. Roles:
+    supplier, warehouse, store, manager, regulator."""
+    first, stop = _window(start, end)
+    found = reports.shrinkage(ledger.engine, viewer=viewer_of(key), start=first, end=stop)
+    return [ShrinkOut.model_validate(s, from_attributes=True) for s in found]
+
+
+@router.get("/suppliers", response_model=list[dict[str, Any]], responses=ERRORS)
+def suppliers(ledger: LedgerDep, key: ReaderKey) -> list[dict[str, Any]]:
+    """Supplier scorecards: on time in full, fill rate, promised against actual lead time,
+    discrepancies, holds and recalls. Roles: supplier (own), warehouse, store, manager
+    (suppliers of its orders), regulator."""
+    return reports.supplier_scorecards(ledger.engine, viewer=viewer_of(key))

@@ -1,0 +1,193 @@
+"""Stock: on hand per location with lot status, expiry and removal dates; in transit;
+expiry alerts; first-expired-first-out pick lists; stock counts.
+
+An organisation sees and counts its own locations; a regulator reads every location."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import LedgerDep, ReaderKey, WriterKey, viewer_of
+from api.routers import AUTH, problems
+from ledger import inventory
+
+router = APIRouter(prefix="/v1/stock", tags=["stock"])
+LocationId = Annotated[str, Path(max_length=64, description="location id")]
+
+
+class StockItemOut(BaseModel):
+    gtin: str
+    lot: str
+    product: str
+    unit: str
+    on_hand: str = Field(examples=["120.5"])
+    status: str = Field(description="approved, on_hold, quarantined, recalled or damaged")
+    expiry: str | None
+    removal_date: str | None = Field(description="the day it must leave the shelf")
+    pickable: bool = Field(description="approved and not past its removal date")
+
+
+class StockOut(BaseModel):
+    location_id: str
+    items: list[StockItemOut]
+
+
+class InTransitOut(BaseModel):
+    seq: int
+    shipment_id: str | None
+    gtin: str
+    lot: str
+    unit: str
+    from_location: str
+    to_location: str
+    shipped: str
+    received: str
+    in_transit: str
+    order_id: str | None
+
+
+class PickLineIn(BaseModel):
+    gtin: str = Field(max_length=14)
+    quantity: str = Field(max_length=24, examples=["36"])
+
+
+class PickIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "lines": [{"gtin": "00012345678905", "quantity": "36"}],
+                    "deliver_on": "2026-11-26",
+                }
+            ]
+        }
+    )
+
+    lines: list[PickLineIn] = Field(min_length=1, max_length=500)
+    deliver_on: date | None = Field(None, description="skip lots leaving the shelf before it")
+
+
+class AllocationOut(BaseModel):
+    gtin: str
+    lot: str
+    unit: str
+    quantity: str
+    expiry: str | None
+    removal_date: str | None
+
+
+class CountLineIn(BaseModel):
+    gtin: str = Field(max_length=14)
+    lot: str = Field(max_length=20)
+    quantity: str = Field(max_length=24, description="what the count found", examples=["96"])
+
+
+class CountIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reason": "count",
+                    "counts": [{"gtin": "00012345678905", "lot": "FC26W47", "quantity": "96"}],
+                }
+            ]
+        }
+    )
+
+    reason: str = Field("count", description="count, damage, theft, spoilage, found or other")
+    counts: list[CountLineIn] = Field(min_length=1, max_length=5000)
+
+
+class CountOut(BaseModel):
+    adjustments: list[dict[str, object]] = Field(description="the adjust events appended")
+    tree_size: int | None
+
+
+def _items(found: list[inventory.StockItem]) -> list[StockItemOut]:
+    return [StockItemOut.model_validate(i, from_attributes=True) for i in found]
+
+
+@router.get("/{location}", response_model=StockOut, responses=problems(*AUTH, 404, 422))
+def location_stock(
+    location: LocationId,
+    ledger: LedgerDep,
+    key: ReaderKey,
+    gtin: Annotated[str | None, Query(max_length=14)] = None,
+) -> StockOut:
+    """Every lot on hand at the location, soonest removal date first, with its status
+    (approved is the only pickable one), expiry and removal date. Roles: supplier,
+    warehouse, store, manager (own locations), regulator."""
+    found = inventory.location_stock(ledger.engine, location, viewer=viewer_of(key), gtin=gtin)
+    return StockOut(location_id=location, items=_items(found))
+
+
+@router.get(
+    "/{location}/in-transit",
+    response_model=list[InTransitOut],
+    responses=problems(*AUTH, 404, 422),
+)
+def in_transit(location: LocationId, ledger: LedgerDep, key: ReaderKey) -> list[InTransitOut]:
+    """Shipments to or from the location not yet (fully) received: shipped less received.
+    Roles: supplier, warehouse, store, manager (own locations), regulator."""
+    return [
+        InTransitOut.model_validate(t, from_attributes=True)
+        for t in inventory.in_transit(ledger.engine, location, viewer=viewer_of(key))
+    ]
+
+
+@router.get("/{location}/expiring", response_model=StockOut, responses=problems(*AUTH, 404, 422))
+def expiring(
+    location: LocationId,
+    ledger: LedgerDep,
+    key: ReaderKey,
+    days: Annotated[int, Query(ge=0, le=365)] = 3,
+) -> StockOut:
+    """Stock expiring within `days` days (or already expired). Roles: supplier, warehouse,
+    store, manager (own locations), regulator."""
+    found = inventory.expiry_alerts(ledger.engine, location, viewer=viewer_of(key), days=days)
+    return StockOut(location_id=location, items=_items(found))
+
+
+@router.post(
+    "/{location}/pick",
+    response_model=list[AllocationOut],
+    responses=problems(*AUTH, 404, 409, 422),
+)
+def pick(
+    location: LocationId, body: PickIn, ledger: LedgerDep, key: WriterKey
+) -> list[AllocationOut]:
+    """First-expired-first-out picks for order lines, split across lots when needed; never
+    a held, recalled or expired lot. 409 insufficient-stock when there is not enough.
+    Roles: supplier, warehouse, store, manager (own locations)."""
+    picks = inventory.pick_list(
+        ledger.engine,
+        location,
+        [(line.gtin, line.quantity) for line in body.lines],
+        viewer=key.org_id,
+        deliver_on=body.deliver_on,
+    )
+    return [AllocationOut.model_validate(p, from_attributes=True) for p in picks]
+
+
+@router.post(
+    "/{location}/counts",
+    status_code=201,
+    response_model=CountOut,
+    responses=problems(*AUTH, 404, 409, 422),
+)
+def count(location: LocationId, body: CountIn, ledger: LedgerDep, key: WriterKey) -> CountOut:
+    """Record a stock count: an adjust event with the variance and reason for every lot
+    whose count differs from the stock on hand. Roles: supplier, warehouse, store, manager
+    (own locations)."""
+    events, result = inventory.record_count(
+        ledger,
+        location,
+        [(c.gtin, c.lot, c.quantity) for c in body.counts],
+        actor=key.org_id,
+        reason=body.reason,
+    )
+    return CountOut(adjustments=events, tree_size=result.tree_size if result else None)

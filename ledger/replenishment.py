@@ -1,0 +1,461 @@
+"""Replenishment suggestions per (location, product), computed for all series at once.
+
+For every product a location sells or holds:
+
+1. forecast daily demand from the sales history (``ledger.forecast``: weekly seasonal
+   smoothing, or Croston-SBA for intermittent sellers);
+2. lead time L: the supplier's *actual* mean lead time (placed to received) over its
+   received orders, else the product's quoted lead time; review period R (1 day);
+3. safety stock SS = z(service level) x sigma x sqrt(L + R), sigma being the spread of the
+   forecast's one-step errors;
+4. reorder point = demand over L + SS; order-up-to level = demand over L + R + SS;
+5. position = sellable stock (approved, not leaving the shelf before the delivery) + in
+   transit + on order (open orders not yet shipped);
+6. when position <= reorder point: order-up-to - position, raised to the minimum order
+   quantity, rounded up to whole case packs.
+
+Every suggestion carries the numbers it came from. An open order counts in the position, so
+a need that an order already covers is never suggested twice. ``accept`` turns suggestions
+into purchase orders (one per supplier) in one call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine, select
+
+from ledger.db import read_transaction
+from ledger.errors import EventValidationError, Problem, RuleViolation
+from ledger.forecast import Forecast, demand_within, forecast
+from ledger.inventory import check_location, removal_date, today_utc
+from ledger.log import Ledger
+from ledger.orders import OPEN_STATUSES, OrderView, place_order
+from ledger.projection import APPROVED
+from ledger.quantity import SCALE, format_micro
+from ledger.schema import (
+    InventoryDaily,
+    Lot,
+    LotStatusRecord,
+    Order,
+    OrderLineRecord,
+    OrderLot,
+    OrderProgress,
+    Product,
+    ProductTerms,
+    Shipment,
+    Stock,
+)
+
+REVIEW_DAYS = 1
+DEFAULT_LEAD_DAYS = 2
+HISTORY_DAYS = 56
+_CHUNK = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    location_id: str
+    gtin: str
+    product: str
+    unit: str
+    supplier_location: str | None
+    quantity: str  # "0" when nothing needs ordering
+    explain: dict[str, Any]
+
+
+@dataclass
+class _Terms:
+    case_pack: float = 1.0
+    min_order: float = 0.0
+    unit_cost: int = 0
+    removal_days: int | None = None
+    supplier_location: str | None = None
+    lead_time_days: int = DEFAULT_LEAD_DAYS
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def _units(micro: int | None) -> float:
+    return (micro or 0) / SCALE
+
+
+def _round(x: float) -> str:
+    return format_micro(round(x * SCALE))
+
+
+def suggest(
+    engine: Engine,
+    locations: Sequence[str],
+    *,
+    viewer: str | None,
+    today: date | None = None,
+    service_level: float = 0.95,
+    history_days: int = HISTORY_DAYS,
+    only_needed: bool = True,
+) -> list[Suggestion]:
+    """Suggestions for every product of every location in ``locations``."""
+    if not 0.5 <= service_level < 1:
+        raise EventValidationError(
+            [Problem(0, "service_level", "a service level is between 0.5 and 1 (excluded)")]
+        )
+    if not 14 <= history_days <= 730:
+        raise EventValidationError(
+            [Problem(0, "history_days", "history is between 14 and 730 days")]
+        )
+    day0 = today or today_utc()
+    start = (day0 - timedelta(days=history_days)).isoformat()
+    with read_transaction(engine) as conn:
+        for loc in locations:
+            check_location(conn, loc, viewer)
+        sales = _sales(conn, locations, start, day0.isoformat())
+        stock = _stock(conn, locations)
+        moving = _in_transit(conn, locations)
+        on_order = _on_order(conn, locations)
+        pairs = sorted(
+            {(loc, g) for loc, g, _ in sales}
+            | {(loc, g) for loc, g, *_ in stock}
+            | set(moving)
+            | set(on_order)
+        )
+        gtins = sorted({g for _, g in pairs})
+        terms, products = _terms(conn, gtins)
+        lead = _actual_lead_times(conn, {t.supplier_location for t in terms.values()})
+    if not pairs:
+        return []
+    index = {p: i for i, p in enumerate(pairs)}
+    n = len(pairs)
+    history = np.zeros((n, history_days))
+    first = date.fromisoformat(start)
+    column = {(first + timedelta(days=k)).isoformat(): k for k in range(history_days)}
+    for loc, g, rows in sales:
+        i = index[(loc, g)]
+        for d, qty in rows:
+            history[i, column[d]] += qty / SCALE
+    fc = forecast(history)
+
+    lead_days, lead_source = _lead_times(pairs, terms, lead)
+    lead_whole = np.ceil(lead_days).astype(int)
+    over_lead = demand_within(fc, lead_whole)
+    over_cover = demand_within(fc, lead_whole + REVIEW_DAYS)
+    z = NormalDist().inv_cdf(service_level)
+    safety = z * fc.sigma * np.sqrt(lead_days + REVIEW_DAYS)
+    reorder_point = over_lead + safety
+    order_up_to = over_cover + safety
+
+    sellable, held, expiring = _classify_stock(stock, index, lead_whole, day0)
+    transit = np.array([moving.get(p, 0) / SCALE for p in pairs])
+    ordered = np.array([on_order.get(p, 0) / SCALE for p in pairs])
+    position = sellable + transit + ordered
+    raw = np.where(position <= reorder_point, np.maximum(order_up_to - position, 0.0), 0.0)
+
+    numbers = {
+        "lead_days": lead_days,
+        "over_lead": over_lead,
+        "over_cover": over_cover,
+        "safety": safety,
+        "reorder_point": reorder_point,
+        "order_up_to": order_up_to,
+        "sellable": sellable,
+        "held": held,
+        "expiring": expiring,
+        "transit": transit,
+        "ordered": ordered,
+        "position": position,
+        "raw": raw,
+    }
+    context = (history_days, service_level, z, lead_source)
+    return _suggestions(pairs, terms, products, fc, numbers, context, only_needed=only_needed)
+
+
+def _suggestions(
+    pairs: Sequence[tuple[str, str]],
+    terms: dict[str, _Terms],
+    products: dict[str, tuple[str, str]],
+    fc: Forecast,
+    v: dict[str, Any],
+    context: tuple[int, float, float, list[str]],
+    *,
+    only_needed: bool,
+) -> list[Suggestion]:
+    history_days, service_level, z, lead_source = context
+    out: list[Suggestion] = []
+    for i, (loc, g) in enumerate(pairs):
+        t = terms.get(g, _Terms())
+        qty = float(v["raw"][i])
+        if qty > 0:
+            qty = max(qty, t.min_order)
+            qty = math.ceil(qty / t.case_pack - 1e-9) * t.case_pack
+        if only_needed and qty <= 0:
+            continue
+        description, unit = products.get(g, (g, "each"))
+        out.append(
+            Suggestion(
+                loc,
+                g,
+                description,
+                unit,
+                t.supplier_location,
+                _round(qty),
+                {
+                    "method": str(fc.method[i]),
+                    "history_days": history_days,
+                    "mean_daily_demand": round(float(fc.mean[i]), 3),
+                    "forecast_next_7_days": [round(float(x), 3) for x in fc.daily[i]],
+                    "forecast_error_sigma_daily": round(float(fc.sigma[i]), 3),
+                    "lead_time_days": round(float(v["lead_days"][i]), 2),
+                    "lead_time_source": lead_source[i],
+                    "review_days": REVIEW_DAYS,
+                    "service_level": service_level,
+                    "z": round(z, 3),
+                    "demand_over_lead_time": round(float(v["over_lead"][i]), 3),
+                    "demand_over_lead_time_and_review": round(float(v["over_cover"][i]), 3),
+                    "safety_stock": round(float(v["safety"][i]), 3),
+                    "reorder_point": round(float(v["reorder_point"][i]), 3),
+                    "order_up_to": round(float(v["order_up_to"][i]), 3),
+                    "on_hand_sellable": round(float(v["sellable"][i]), 3),
+                    "on_hand_held": round(float(v["held"][i]), 3),
+                    "expiring_before_delivery": round(float(v["expiring"][i]), 3),
+                    "in_transit": round(float(v["transit"][i]), 3),
+                    "on_order": round(float(v["ordered"][i]), 3),
+                    "position": round(float(v["position"][i]), 3),
+                    "raw_quantity": round(float(v["raw"][i]), 3),
+                    "case_pack": t.case_pack,
+                    "min_order": t.min_order,
+                    "unit_cost": format_micro(t.unit_cost),
+                },
+            )
+        )
+    return out
+
+
+def _lead_times(
+    pairs: Sequence[tuple[str, str]],
+    terms: dict[str, _Terms],
+    lead: dict[str, tuple[float, int]],
+) -> tuple[npt.NDArray[np.float64], list[str]]:
+    lead_days = np.zeros(len(pairs))
+    source: list[str] = []
+    for i, (_, g) in enumerate(pairs):
+        t = terms.get(g, _Terms())
+        actual = lead.get(t.supplier_location or "")
+        if actual is not None:
+            lead_days[i] = actual[0]
+            source.append(f"actual mean of {actual[1]} received orders")
+        else:
+            lead_days[i] = float(t.lead_time_days)
+            source.append("quoted (no received orders yet)")
+    return lead_days, source
+
+
+def _classify_stock(
+    stock: list[tuple[Any, ...]],
+    index: dict[tuple[str, str], int],
+    lead_whole: npt.NDArray[np.int_],
+    day0: date,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """On hand split into sellable at delivery, held (not approved), and leaving the shelf
+    before the delivery."""
+    n = len(index)
+    sellable, held, expiring = np.zeros(n), np.zeros(n), np.zeros(n)
+    deliveries: dict[int, str] = {}
+    for loc, g, on_hand, expiry, status, removal_days in stock:
+        i = index[(loc, g)]
+        qty = on_hand / SCALE
+        k = int(lead_whole[i])
+        if k not in deliveries:
+            deliveries[k] = (day0 + timedelta(days=k)).isoformat()
+        removal = removal_date(expiry, removal_days)
+        if (status or APPROVED) != APPROVED:
+            held[i] += qty
+        elif removal is not None and removal < deliveries[k]:
+            expiring[i] += qty
+        else:
+            sellable[i] += qty
+    return sellable, held, expiring
+
+
+def _sales(
+    conn: Connection, locations: Sequence[str], start: str, end: str
+) -> list[tuple[str, str, list[tuple[str, int]]]]:
+    grouped: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+    d = InventoryDaily
+    for chunk in _chunks(sorted(locations)):
+        rows = conn.execute(
+            select(d.location_id, d.gtin, d.day, d.quantity).where(
+                d.location_id.in_(chunk),
+                d.kind.in_(("sell", "consume")),
+                d.day >= start,
+                d.day < end,
+            )
+        )
+        for loc, g, day, qty in rows:
+            grouped[(loc, g)].append((day, qty))
+    return [(loc, g, rows) for (loc, g), rows in grouped.items()]
+
+
+def _stock(conn: Connection, locations: Sequence[str]) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = []
+    for chunk in _chunks(sorted(locations)):
+        found += conn.execute(
+            select(
+                Stock.location_id,
+                Lot.gtin,
+                Stock.on_hand,
+                Lot.expiry,
+                LotStatusRecord.status,
+                ProductTerms.removal_days,
+            )
+            .join(Lot, Lot.id == Stock.lot_id)
+            .outerjoin(LotStatusRecord, LotStatusRecord.lot_id == Stock.lot_id)
+            .outerjoin(ProductTerms, ProductTerms.gtin == Lot.gtin)
+            .where(Stock.location_id.in_(chunk), Stock.on_hand > 0)
+        ).all()
+    return found
+
+
+def _in_transit(conn: Connection, locations: Sequence[str]) -> dict[tuple[str, str], int]:
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for chunk in _chunks(sorted(locations)):
+        rows = conn.execute(
+            select(
+                Shipment.to_location, Lot.gtin, Shipment.quantity, Shipment.received, Order.status
+            )
+            .join(Lot, Lot.id == Shipment.lot_id)
+            .outerjoin(OrderLot, OrderLot.seq == Shipment.seq)
+            .outerjoin(Order, Order.order_id == OrderLot.order_id)
+            .where(Shipment.to_location.in_(chunk), Shipment.received < Shipment.quantity)
+        )
+        for loc, g, qty, received, status in rows:
+            if status not in ("closed", "cancelled", "fulfilled"):
+                totals[(loc, g)] += qty - received
+    return totals
+
+
+def _on_order(conn: Connection, locations: Sequence[str]) -> dict[tuple[str, str], int]:
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for chunk in _chunks(sorted(locations)):
+        rows = conn.execute(
+            select(
+                Order.buyer_location,
+                OrderLineRecord.gtin,
+                OrderLineRecord.ordered,
+                OrderLineRecord.shipped,
+            )
+            .join(OrderLineRecord, OrderLineRecord.order_id == Order.order_id)
+            .where(Order.buyer_location.in_(chunk), Order.status.in_(OPEN_STATUSES))
+        )
+        for loc, g, qty, shipped in rows:
+            totals[(loc, g)] += max(0, qty - shipped)
+    return totals
+
+
+def _terms(
+    conn: Connection, gtins: Sequence[str]
+) -> tuple[dict[str, _Terms], dict[str, tuple[str, str]]]:
+    terms: dict[str, _Terms] = {}
+    products: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(gtins):
+        for row in conn.execute(
+            select(
+                ProductTerms.gtin,
+                ProductTerms.case_pack,
+                ProductTerms.min_order,
+                ProductTerms.unit_cost,
+                ProductTerms.removal_days,
+                ProductTerms.supplier_location,
+                ProductTerms.lead_time_days,
+            ).where(ProductTerms.gtin.in_(chunk))
+        ):
+            terms[row[0]] = _Terms(
+                _units(row[1]) or 1.0, _units(row[2]), row[3], row[4], row[5], row[6]
+            )
+        for g, description, unit in conn.execute(
+            select(Product.gtin, Product.description, Product.unit).where(Product.gtin.in_(chunk))
+        ):
+            products[g] = (description, unit)
+    return terms, products
+
+
+def _actual_lead_times(
+    conn: Connection, suppliers: Iterable[str | None]
+) -> dict[str, tuple[float, int]]:
+    """Mean days from placing to receiving, per supplier location, over received orders."""
+    wanted = sorted(s for s in suppliers if s)
+    found: dict[str, list[int]] = defaultdict(list)
+    for chunk in _chunks(wanted):
+        rows = conn.execute(
+            select(Order.supplier_location, OrderProgress.placed_day, OrderProgress.received_day)
+            .join(OrderProgress, OrderProgress.order_id == Order.order_id)
+            .where(
+                Order.supplier_location.in_(chunk),
+                OrderProgress.received_day.is_not(None),
+                OrderProgress.placed_day != "",
+            )
+        )
+        for supplier, placed, received in rows:
+            if received is None:
+                continue
+            days = (date.fromisoformat(received) - date.fromisoformat(placed)).days
+            found[supplier].append(max(days, 0))
+    return {s: (sum(v) / len(v), len(v)) for s, v in found.items() if v}
+
+
+def accept(
+    ledger: Ledger,
+    location: str,
+    *,
+    actor: str,
+    gtins: Sequence[str] | None = None,
+    today: date | None = None,
+    when: datetime | None = None,
+    service_level: float = 0.95,
+) -> list[OrderView]:
+    """Turn the location's current suggestions (all, or those for ``gtins``) into purchase
+    orders, one per supplier, priced at the products' unit costs. Without ``gtins``,
+    products with no supplier in their terms are left out (they cannot be ordered)."""
+    found = suggest(
+        ledger.engine, [location], viewer=actor, today=today, service_level=service_level
+    )
+    wanted = None if gtins is None else set(gtins)
+    chosen = [s for s in found if wanted is None or s.gtin in wanted]
+    by_supplier: dict[str, list[Suggestion]] = defaultdict(list)
+    for s in chosen:
+        if s.supplier_location is not None:
+            by_supplier[s.supplier_location].append(s)
+        elif wanted is not None:  # asked for by name: say why it cannot be ordered
+            raise RuleViolation(
+                0, f"product {s.gtin} has no supplier in its ordering terms", "gtins"
+            )
+    placed = []
+    for supplier, items in sorted(by_supplier.items()):
+        placed.append(
+            place_order(
+                ledger,
+                actor=actor,
+                buyer_location=location,
+                supplier_location=supplier,
+                lines=[
+                    {
+                        "gtin": s.gtin,
+                        "quantity": s.quantity,
+                        "unit": s.unit,
+                        "unit_price": str(s.explain["unit_cost"]),
+                    }
+                    for s in items
+                ],
+                when=when,
+            )
+        )
+    return placed

@@ -1,0 +1,329 @@
+"""Inventory reports from the read models: value and days of supply, ABC classes by sales
+value, shrinkage and waste by reason, product and location, and supplier scorecards.
+
+Money is in the currency of the product terms (unit cost for stock, unit price for sales).
+An organisation sees its own locations, and the orders it placed or received; None sees all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, or_, select
+
+from ledger.db import read_transaction
+from ledger.inventory import today_utc
+from ledger.orders import visible_to
+from ledger.quantity import SCALE, format_micro
+from ledger.schema import (
+    HoldRecord,
+    InventoryDaily,
+    Location,
+    Lot,
+    Order,
+    OrderLineRecord,
+    OrderProgress,
+    ProductTerms,
+    Stock,
+)
+
+DAYS_OF_SUPPLY_WINDOW = 28
+
+
+def _money(micro_qty: int, micro_price: int | None) -> int:
+    return micro_qty * (micro_price or 0) // SCALE
+
+
+def _own_locations(engine: Engine, viewer: str | None) -> list[str]:
+    with read_transaction(engine) as conn:
+        stmt = select(Location.id)
+        if viewer is not None:
+            stmt = stmt.where(Location.org_id == viewer)
+        return [r[0] for r in conn.execute(stmt.order_by(Location.id))]
+
+
+@dataclass(frozen=True, slots=True)
+class ValueLine:
+    location_id: str
+    gtin: str
+    on_hand: str
+    value: str
+    daily_sales: str
+    days_of_supply: float | None
+
+
+def inventory_value(
+    engine: Engine, *, viewer: str | None, location: str | None = None, today: date | None = None
+) -> list[ValueLine]:
+    """Per (location, product): on hand, its value at unit cost, and days of supply at the
+    mean daily sales of the last 28 days (None when it did not sell)."""
+    day = today or today_utc()
+    start = (day - timedelta(days=DAYS_OF_SUPPLY_WINDOW)).isoformat()
+    locations = _own_locations(engine, viewer)
+    if location is not None:
+        locations = [loc for loc in locations if loc == location]
+    with read_transaction(engine) as conn:
+        stock = conn.execute(
+            select(Stock.location_id, Lot.gtin, func.sum(Stock.on_hand), ProductTerms.unit_cost)
+            .join(Lot, Lot.id == Stock.lot_id)
+            .outerjoin(ProductTerms, ProductTerms.gtin == Lot.gtin)
+            .where(Stock.location_id.in_(locations), Stock.on_hand > 0)
+            .group_by(Stock.location_id, Lot.gtin, ProductTerms.unit_cost)
+        ).all()
+        sales = {
+            (loc, g): int(q)
+            for loc, g, q in conn.execute(
+                select(
+                    InventoryDaily.location_id,
+                    InventoryDaily.gtin,
+                    func.sum(InventoryDaily.quantity),
+                )
+                .where(
+                    InventoryDaily.location_id.in_(locations),
+                    InventoryDaily.kind.in_(("sell", "consume")),
+                    InventoryDaily.day >= start,
+                    InventoryDaily.day < day.isoformat(),
+                )
+                .group_by(InventoryDaily.location_id, InventoryDaily.gtin)
+            )
+        }
+    out = []
+    for loc, g, on_hand, cost in sorted(stock):
+        daily = sales.get((loc, g), 0) // DAYS_OF_SUPPLY_WINDOW
+        out.append(
+            ValueLine(
+                loc,
+                g,
+                format_micro(int(on_hand)),
+                format_micro(_money(int(on_hand), cost)),
+                format_micro(daily),
+                round(int(on_hand) / daily, 1) if daily else None,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class AbcLine:
+    gtin: str
+    quantity: str
+    sales_value: str
+    share: float
+    cumulative_share: float
+    abc_class: str
+
+
+def abc_classes(
+    engine: Engine,
+    *,
+    viewer: str | None,
+    start: date,
+    end: date,
+    a_share: float = 0.8,
+    b_share: float = 0.95,
+) -> list[AbcLine]:
+    """Products ranked by sales value (quantity x unit price) over [start, end): class A
+    while the cumulative value (the product included) stays within ``a_share``, B within
+    ``b_share``, C the rest; the best seller is always A."""
+    locations = _own_locations(engine, viewer)
+    with read_transaction(engine) as conn:
+        rows = conn.execute(
+            select(InventoryDaily.gtin, func.sum(InventoryDaily.quantity), ProductTerms.unit_price)
+            .outerjoin(ProductTerms, ProductTerms.gtin == InventoryDaily.gtin)
+            .where(
+                InventoryDaily.location_id.in_(locations),
+                InventoryDaily.kind.in_(("sell", "consume")),
+                InventoryDaily.day >= start.isoformat(),
+                InventoryDaily.day < end.isoformat(),
+            )
+            .group_by(InventoryDaily.gtin, ProductTerms.unit_price)
+        ).all()
+    valued = sorted(
+        ((_money(int(q), price), g, int(q)) for g, q, price in rows), key=lambda r: (-r[0], r[1])
+    )
+    total = sum(v for v, _, _ in valued) or 1
+    out: list[AbcLine] = []
+    running = 0
+    for value, g, qty in valued:
+        running += value
+        share = running / total
+        # Inclusive cumulative share; the best seller is always A.
+        cls = "A" if share <= a_share or not out else "B" if share <= b_share else "C"
+        out.append(
+            AbcLine(
+                g,
+                format_micro(qty),
+                format_micro(value),
+                round(value / total, 4),
+                round(running / total, 4),
+                cls,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ShrinkLine:
+    reason: str
+    kind: str
+    gtin: str
+    location_id: str
+    quantity: str  # a loss is positive; a count that found stock is negative
+    value: str
+
+
+def shrinkage(engine: Engine, *, viewer: str | None, start: date, end: date) -> list[ShrinkLine]:
+    """Waste (disposals) and shrinkage (count adjustments, net) by reason, product and
+    location over [start, end), valued at unit cost; largest loss first."""
+    locations = _own_locations(engine, viewer)
+    d = InventoryDaily
+    with read_transaction(engine) as conn:
+        rows = conn.execute(
+            select(
+                d.reason,
+                d.kind,
+                d.gtin,
+                d.location_id,
+                func.sum(d.quantity),
+                ProductTerms.unit_cost,
+            )
+            .outerjoin(ProductTerms, ProductTerms.gtin == d.gtin)
+            .where(
+                d.location_id.in_(locations),
+                d.kind.in_(("dispose", "adjust")),
+                d.day >= start.isoformat(),
+                d.day < end.isoformat(),
+            )
+            .group_by(d.reason, d.kind, d.gtin, d.location_id, ProductTerms.unit_cost)
+        ).all()
+    out = []
+    for reason, kind, g, loc, qty, cost in rows:
+        loss = int(qty) if kind == "dispose" else -int(qty)
+        out.append(
+            ShrinkLine(reason, kind, g, loc, format_micro(loss), format_micro(_money(loss, cost)))
+        )
+    out.sort(key=lambda s: (-float(s.value), -float(s.quantity), s.reason, s.gtin, s.location_id))
+    return out
+
+
+@dataclass
+class Scorecard:
+    supplier_location: str
+    supplier_org: str
+    orders: int = 0
+    received_orders: int = 0
+    on_time: int = 0
+    in_full: int = 0
+    on_time_in_full: int = 0
+    ordered: int = 0
+    received: int = 0
+    damaged: int = 0
+    out_of_temperature: int = 0
+    short: int = 0
+    over: int = 0
+    promised_days: list[int] = field(default_factory=list)
+    actual_days: list[int] = field(default_factory=list)
+    holds: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        def mean(xs: list[int]) -> float | None:
+            return round(sum(xs) / len(xs), 2) if xs else None
+
+        received = self.received_orders
+        return {
+            "supplier_location": self.supplier_location,
+            "supplier_org": self.supplier_org,
+            "orders": self.orders,
+            "received_orders": received,
+            "on_time_in_full": round(self.on_time_in_full / received, 4) if received else None,
+            "on_time": round(self.on_time / received, 4) if received else None,
+            "in_full": round(self.in_full / received, 4) if received else None,
+            "fill_rate": round(self.received / self.ordered, 4) if self.ordered else None,
+            "promised_lead_time_days": mean(self.promised_days),
+            "actual_lead_time_days": mean(self.actual_days),
+            "discrepancies": {
+                "short": format_micro(self.short),
+                "over": format_micro(self.over),
+                "damaged": format_micro(self.damaged),
+                "out_of_temperature": format_micro(self.out_of_temperature),
+            },
+            "holds": dict(sorted(self.holds.items())),
+        }
+
+
+def supplier_scorecards(engine: Engine, *, viewer: str | None) -> list[dict[str, Any]]:
+    """Per supplier location, over the orders the viewer can see: on time in full (received
+    by the promised date, every line received in full), fill rate (received over ordered,
+    on received orders), promised against actual lead time, discrepancies, and the holds
+    (by kind, recalls included) ever placed on lots the supplier's organisation registered."""
+    cards: dict[str, Scorecard] = {}
+    with read_transaction(engine) as conn:
+        rows = conn.execute(
+            select(
+                Order.order_id,
+                Order.supplier_location,
+                OrderProgress.supplier_org,
+                Order.promised_date,
+                OrderProgress.placed_day,
+                OrderProgress.received_day,
+                Order.status,
+            )
+            .join(OrderProgress, OrderProgress.order_id == Order.order_id)
+            .where(visible_to(viewer), Order.status != "cancelled")
+        ).all()
+        order_ids = [r[0] for r in rows]
+        lines: dict[str, list[tuple[int, int, int, int]]] = defaultdict(list)
+        for start in range(0, len(order_ids), 400):
+            for oid, ordered, received, damaged, warm in conn.execute(
+                select(
+                    OrderLineRecord.order_id,
+                    OrderLineRecord.ordered,
+                    OrderLineRecord.received,
+                    OrderLineRecord.damaged,
+                    OrderLineRecord.out_of_temperature,
+                ).where(OrderLineRecord.order_id.in_(order_ids[start : start + 400]))
+            ):
+                lines[oid].append((ordered, received, damaged, warm))
+        orgs = sorted({r[2] for r in rows})
+        holds = conn.execute(
+            select(Lot.org_id, HoldRecord.kind, func.count())
+            .join(Lot, Lot.id == HoldRecord.lot_id)
+            .where(or_(*(Lot.org_id == o for o in orgs)) if orgs else Lot.org_id.is_(None))
+            .group_by(Lot.org_id, HoldRecord.kind)
+        ).all()
+    for oid, supplier, org, promised, placed, received_day, _status in rows:
+        card = cards.setdefault(supplier, Scorecard(supplier, org))
+        card.orders += 1
+        if promised and placed:
+            card.promised_days.append(
+                (date.fromisoformat(promised) - date.fromisoformat(placed)).days
+            )
+        if received_day is None:
+            continue
+        card.received_orders += 1
+        if placed:
+            card.actual_days.append(
+                (date.fromisoformat(received_day) - date.fromisoformat(placed)).days
+            )
+        on_time = promised is None or received_day <= promised
+        in_full = all(received >= ordered for ordered, received, _, _ in lines[oid])
+        card.on_time += on_time
+        card.in_full += in_full
+        card.on_time_in_full += on_time and in_full
+        for ordered, received, damaged, warm in lines[oid]:
+            arrived = received + damaged + warm
+            card.ordered += ordered
+            card.received += received
+            card.damaged += damaged
+            card.out_of_temperature += warm
+            card.short += max(0, ordered - arrived)
+            card.over += max(0, arrived - ordered)
+    by_org: dict[str, dict[str, int]] = defaultdict(dict)
+    for org, kind, count in holds:
+        by_org[org][kind] = int(count)
+    for card in cards.values():
+        card.holds = by_org.get(card.supplier_org, {})
+    return [cards[k].as_dict() for k in sorted(cards)]

@@ -1,0 +1,130 @@
+"""Ordering master data: a product's terms (case pack, minimum order, cost, price, removal
+days, where it is ordered from, quoted lead time) and a buyer's approval limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+
+from ledger.bulk import upsert_rows
+from ledger.db import read_transaction, write_transaction
+from ledger.errors import EventValidationError, NotFound, Problem
+from ledger.projection_orders import DEFAULT_APPROVAL_LIMIT
+from ledger.quantity import format_micro, parse_decimal
+from ledger.schema import OrderPolicy, Product, ProductTerms
+from verifier.gs1 import IdentifierError, validate_gtin
+
+_TERMS_COLS = (
+    "gtin",
+    "case_pack",
+    "min_order",
+    "unit_cost",
+    "unit_price",
+    "removal_days",
+    "supplier_location",
+    "lead_time_days",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    gtin: str
+    case_pack: str
+    min_order: str
+    unit_cost: str
+    unit_price: str
+    removal_days: int
+    supplier_location: str | None
+    lead_time_days: int
+
+
+def _invalid(field: str, message: str) -> EventValidationError:
+    return EventValidationError([Problem(0, field, message)])
+
+
+def set_terms(
+    engine: Engine,
+    gtin: str,
+    *,
+    case_pack: str = "1",
+    min_order: str = "0",
+    unit_cost: str = "0",
+    unit_price: str = "0",
+    removal_days: int = 1,
+    supplier_location: str | None = None,
+    lead_time_days: int = 2,
+) -> Terms:
+    """Create or replace a product's ordering terms (the product must exist)."""
+    try:
+        gtin = validate_gtin(gtin)
+    except IdentifierError as exc:
+        raise _invalid("gtin", str(exc)) from None
+    values: list[int] = []
+    for name, text in (
+        ("case_pack", case_pack),
+        ("min_order", min_order),
+        ("unit_cost", unit_cost),
+        ("unit_price", unit_price),
+    ):
+        try:
+            values.append(parse_decimal(text))
+        except ValueError as exc:
+            raise _invalid(name, str(exc)) from None
+    if values[0] <= 0:
+        raise _invalid("case_pack", "a case pack holds at least some quantity")
+    if not 0 <= removal_days <= 365 or not 0 <= lead_time_days <= 365:
+        raise _invalid("removal_days", "days must be between 0 and 365")
+    with write_transaction(engine) as conn:
+        if conn.execute(select(Product.gtin).where(Product.gtin == gtin)).first() is None:
+            raise NotFound(f"product {gtin} does not exist")
+        upsert_rows(
+            conn,
+            "product_terms",
+            _TERMS_COLS,
+            ("gtin",),
+            [(gtin, *values, removal_days, supplier_location, lead_time_days)],
+        )
+    return get_terms(engine, gtin)
+
+
+def get_terms(engine: Engine, gtin: str) -> Terms:
+    with read_transaction(engine) as conn:
+        row = conn.execute(
+            select(*(ProductTerms.__table__.c[c] for c in _TERMS_COLS)).where(
+                ProductTerms.gtin == gtin
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"product {gtin} has no ordering terms")
+    return Terms(
+        row[0],
+        format_micro(row[1]),
+        format_micro(row[2]),
+        format_micro(row[3]),
+        format_micro(row[4]),
+        row[5],
+        row[6],
+        row[7],
+    )
+
+
+def set_approval_limit(engine: Engine, org_id: str, limit: str) -> str:
+    """Orders by ``org_id`` worth more than ``limit`` (currency units) need a manager."""
+    try:
+        micro = parse_decimal(limit)
+    except ValueError as exc:
+        raise _invalid("approval_limit", str(exc)) from None
+    with write_transaction(engine) as conn:
+        upsert_rows(
+            conn, "order_policies", ("org_id", "approval_limit"), ("org_id",), [(org_id, micro)]
+        )
+    return format_micro(micro)
+
+
+def approval_limit(engine: Engine, org_id: str) -> str:
+    with read_transaction(engine) as conn:
+        found = conn.execute(
+            select(OrderPolicy.approval_limit).where(OrderPolicy.org_id == org_id)
+        ).scalar_one_or_none()
+    return format_micro(DEFAULT_APPROVAL_LIMIT if found is None else found)

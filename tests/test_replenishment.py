@@ -1,0 +1,173 @@
+"""Forecasts against a naive forecast on synthetic demand; suggestions that respect case
+packs, minimum orders, open orders and held or expiring stock, and explain their numbers."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ledger import orders
+from ledger.forecast import forecast
+from ledger.log import Ledger
+from ledger.masterdata import create_product
+from ledger.replenishment import accept, suggest
+from ledger.terms import set_terms
+from tests.conftest import SALAD, TOMATO
+
+TODAY = date(2026, 11, 20)
+PATTERN = np.array([8.0, 9.0, 10.0, 11.0, 16.0, 22.0, 6.0])  # Monday .. Sunday
+
+
+def test_weekly_forecast_beats_naive_and_sizes_safety_from_errors() -> None:
+    rng = np.random.default_rng(7)
+    n, days = 300, 63
+    weekday = (np.arange(days) + 3) % 7  # the series start on a Thursday
+    y = np.maximum(0.0, PATTERN[weekday][None, :] + rng.normal(0, 2.0, (n, days)))
+    train, test = y[:, :56], y[:, 56:]
+    f = forecast(train)
+    assert set(f.method) == {"weekly"}
+    mae = np.abs(f.daily - test).mean()
+    naive_last_week = np.abs(train[:, -7:] - test).mean()
+    naive_mean = np.abs(train.mean(axis=1)[:, None] - test).mean()
+    assert mae < 0.85 * naive_last_week
+    assert mae < 0.5 * naive_mean
+    # The error spread is near the noise (2.0), far below raw demand's spread (~5).
+    assert 1.6 < f.sigma.mean() < 2.8
+    assert f.sigma.mean() < 0.6 * train.std(axis=1).mean()
+
+
+def test_intermittent_forecast_uses_croston_and_beats_naive() -> None:
+    rng = np.random.default_rng(11)
+    n, days = 300, 84
+    y = np.where(rng.random((n, days)) < 0.2, rng.poisson(4, (n, days)) + 1, 0).astype(float)
+    train, test = y[:, :77], y[:, 77:]
+    f = forecast(train)
+    assert set(f.method) == {"intermittent"}
+    true_rate = 0.2 * 5
+    assert abs(f.daily.mean() - true_rate) < 0.15
+    mse = ((f.daily - test) ** 2).mean()
+    naive = ((train[:, -7:] - test) ** 2).mean()
+    assert mse < 0.6 * naive
+
+
+def _event(etype: str, location: str, day: date, **fields: Any) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": etype,
+        "event_time": f"{day.isoformat()}T18:00:00+01:00",
+        "location": location,
+        **fields,
+    }
+
+
+@pytest.fixture
+def store(world: Ledger) -> Ledger:
+    """store-1 sold salads (weekly pattern) and tomatoes (now and then) for 8 weeks."""
+    for gtin, desc in ((SALAD, "Garden salad"), (TOMATO, "Tomatoes")):
+        create_product(world.engine, gtin, org_id="retail", description=desc, unit="each")
+        set_terms(
+            world.engine,
+            gtin,
+            case_pack="12",
+            min_order="24",
+            unit_cost="1.5",
+            supplier_location="retail-dc",
+            lead_time_days=2,
+        )
+    rng = np.random.default_rng(3)
+    start = TODAY - timedelta(days=56)
+    salads = [
+        round(PATTERN[(start + timedelta(d)).weekday()] + rng.normal(0, 1.5)) for d in range(56)
+    ]
+    tomatoes = [int(rng.random() < 0.25) * 3 for _ in range(56)]
+    lots = [("SAL", SALAD, sum(salads) + 5), ("TOM", TOMATO, sum(tomatoes) + 1)]
+    events = [
+        _event(
+            "register", "store-1", start, lot={"gtin": g, "lot": code}, quantity=str(q),
+            unit="each", product=code, expiry="2027-06-30",
+        )
+        for code, g, q in lots
+    ]  # fmt: skip
+    for d in range(56):
+        for code, g, series in (("SAL", SALAD, salads), ("TOM", TOMATO, tomatoes)):
+            if series[d] > 0:
+                events.append(
+                    _event("sell", "store-1", start + timedelta(d), lot={"gtin": g, "lot": code},
+                           quantity=str(series[d]), unit="each")
+                )  # fmt: skip
+    world.append(events, actor="retail")
+    return world
+
+
+def by_gtin(ledger: Ledger) -> dict[str, Any]:
+    return {s.gtin: s for s in suggest(ledger.engine, ["store-1"], viewer="retail", today=TODAY)}
+
+
+def test_suggestions_respect_case_pack_and_minimum_and_explain(store: Ledger) -> None:
+    found = by_gtin(store)
+    salad, tomato = found[SALAD], found[TOMATO]
+    x = salad.explain
+    assert x["method"] == "weekly"
+    assert x["on_hand_sellable"] == 5
+    assert x["position"] == 5
+    assert x["lead_time_days"] == 2
+    assert x["lead_time_source"].startswith("quoted")
+    # Friday, Saturday, Sunday: the order covers lead time (Fri, Sat) plus one review day.
+    assert 40 < x["demand_over_lead_time_and_review"] < 56
+    assert x["order_up_to"] == pytest.approx(
+        x["demand_over_lead_time_and_review"] + x["safety_stock"], abs=0.01
+    )
+    assert x["raw_quantity"] == pytest.approx(x["order_up_to"] - x["position"], abs=0.01)
+    assert salad.quantity == str(math.ceil(x["raw_quantity"] / 12) * 12)
+    # The slow seller needs little, but the minimum order is 24 (two cases).
+    assert tomato.explain["method"] == "intermittent"
+    assert tomato.explain["raw_quantity"] < 24
+    assert tomato.quantity == "24"
+    assert tomato.supplier_location == "retail-dc"
+
+
+def test_held_and_expiring_stock_is_not_sellable(store: Ledger) -> None:
+    before = by_gtin(store)[SALAD]
+    store.append(
+        [
+            _event("register", "store-1", TODAY, lot={"gtin": SALAD, "lot": "HELD"},
+                   quantity="500", unit="each", product="salad", expiry="2027-01-31"),
+            _event("hold", "store-1", TODAY, lot={"gtin": SALAD, "lot": "HELD"},
+                   kind="quality", reason="lab test"),
+            _event("register", "store-1", TODAY, lot={"gtin": SALAD, "lot": "OLD"},
+                   quantity="300", unit="each", product="salad", expiry="2026-11-21"),
+        ],
+        actor="retail",
+    )  # fmt: skip
+    after = by_gtin(store)[SALAD]
+    assert after.explain["on_hand_held"] == 500
+    assert after.explain["expiring_before_delivery"] == 300  # leaves the shelf on 11-20
+    assert after.quantity == before.quantity
+
+
+def test_accepted_suggestions_become_orders_and_are_not_raised_twice(store: Ledger) -> None:
+    first = by_gtin(store)
+    placed = accept(store, "store-1", actor="retail", today=TODAY)
+    (order,) = placed  # one supplier, one order with both lines
+    assert order.supplier_location == "retail-dc"
+    assert {(line.gtin, line.ordered) for line in order.lines} == {
+        (SALAD, first[SALAD].quantity),
+        (TOMATO, "24"),
+    }
+    assert order.value == str(1.5 * (int(first[SALAD].quantity) + 24)).removesuffix(".0")
+    assert by_gtin(store) == {}  # the open order covers the need
+    explained = suggest(store.engine, ["store-1"], viewer="retail", today=TODAY, only_needed=False)
+    assert {s.gtin: s.explain["on_order"] for s in explained}[TOMATO] == 24
+    # Once the order is cancelled, the need is back.
+    orders.cancel_order(store, order.order_id, actor="retail", reason="wrong week")
+    assert by_gtin(store)[SALAD].quantity == first[SALAD].quantity
+
+
+def test_other_organisations_get_no_suggestions_for_the_store(store: Ledger) -> None:
+    with pytest.raises(Exception, match="not yours"):
+        suggest(store.engine, ["store-1"], viewer="farm", today=TODAY)
