@@ -97,7 +97,9 @@ def store_leaves(ledger: Ledger, leaves: Iterable[bytes], chunk: int = CHUNK) ->
         seq = compact.size
         h = leaf_hash(data)
         nodes = b"".join(n.hash for n in compact.append(h))
-        rows.append((seq, str(uuid.UUID(int=seq, version=4)), h, data, "observe", RECORDED_AT, nodes))
+        rows.append(
+            (seq, str(uuid.UUID(int=seq, version=4)), h, data, "observe", RECORDED_AT, nodes)
+        )
         prev = h
         if len(rows) == chunk:
             flush()
