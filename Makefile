@@ -16,7 +16,10 @@ install: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 
+# On first start, `lotledger init` creates the data directory and signing key and prints
+# the first admin key (shown once).
 run: install
+	@d="$${LOTLEDGER_DATA_DIR:-./lotledger-data}"; [ -f "$$d/signing.key" ] || $(BIN)/lotledger init
 	$(BIN)/lotledger serve
 
 test: install-dev

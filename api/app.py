@@ -40,6 +40,7 @@ from api.schemas import EventBatch, ProblemDetail
 from ledger.config import Settings
 from ledger.group_commit import GroupCommitter
 from ledger.log import Ledger
+from ledger.witnessing import WitnessLoop, load_witnesses
 
 ROUTERS: list[APIRouter] = [
     organisations.router,
@@ -97,12 +98,20 @@ def create_app(
 
     # Writes go through one group-committing writer per process (ledger/group_commit.py).
     writer = GroupCommitter(ledger)
+    # Witnesses (LOTLEDGER_WITNESSES="URL KEY; ..."): asked to cosign in the background.
+    witnesses = load_witnesses()
+    interval = float(os.environ.get("LOTLEDGER_WITNESS_INTERVAL", "10"))
+    witness_loop = WitnessLoop(ledger, witnesses, interval) if witnesses else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if witness_loop is not None:
+            witness_loop.start()
         try:
             yield
         finally:
+            if witness_loop is not None:
+                witness_loop.stop()
             writer.close()
             if owned:
                 ledger.close()

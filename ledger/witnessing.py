@@ -12,6 +12,7 @@ cosignature for it appended, what ``GET /v1/log/checkpoint`` serves.
 from __future__ import annotations
 
 import os
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -200,3 +201,33 @@ def cosigned_checkpoint(ledger: Ledger) -> str:
     if not lines:
         return note
     return add_signatures(note, *_signatures(note, "".join(lines)))
+
+
+class WitnessLoop:
+    """Asks the configured witnesses to cosign the latest checkpoint, every ``interval`` s.
+
+    Runs on a daemon thread beside the service; a witness that is down or refuses is
+    tried again next round (what each round got is in ``last``).
+    """
+
+    def __init__(self, ledger: Ledger, witnesses: list[WitnessConfig], interval: float) -> None:
+        self.ledger = ledger
+        self.witnesses = witnesses
+        self.interval = interval
+        self.last: dict[str, int | str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lotledger-witness", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.interval + 5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.ledger.size() > 0:
+                self.last = witness_all(self.ledger, self.witnesses)
+            self._stop.wait(self.interval)

@@ -23,6 +23,7 @@ from api.schemas import (
     LogEntriesOut,
     LogEntryOut,
 )
+from ledger.witnessing import cosigned_checkpoint
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 MAX_ENTRIES = 1000
@@ -44,7 +45,8 @@ def checkpoint(
     size: Annotated[int | None, Query(ge=0, le=2**62, description="a past tree size")] = None,
 ) -> PlainTextResponse:
     """The latest C2SP signed checkpoint (or the one signed at `size`), as text/plain."""
-    note = ledger.latest_checkpoint()[2] if size is None else ledger.checkpoint_at(size)
+    # The latest carries the witnesses' cosignatures collected for it, if any.
+    note = cosigned_checkpoint(ledger) if size is None else ledger.checkpoint_at(size)
     return PlainTextResponse(note)
 
 
