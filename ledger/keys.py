@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -143,3 +144,24 @@ def revoke_key(engine: Engine, key_id: str) -> KeyInfo:
             .values(revoked_at=_now())
         )
     return get_key(engine, key_id)
+
+
+#: Event types that only some roles may record through the event API; every other
+#: type is open to every writer role (the ledger still checks whose location it is).
+RESTRICTED_EVENT_TYPES: dict[str, tuple[str, ...]] = {
+    # Approving an order over the buyer's limit is a manager's decision (issue 7).
+    "order_approved": ("manager",),
+}
+
+
+def forbidden_event(role: str, raw_events: Sequence[object]) -> str | None:
+    """Why ``role`` may not record one of ``raw_events``, or None when it may."""
+    for index, event in enumerate(raw_events):
+        etype = event.get("type") if isinstance(event, dict) else None
+        allowed = RESTRICTED_EVENT_TYPES.get(etype) if isinstance(etype, str) else None
+        if allowed is not None and role not in allowed:
+            return (
+                f"event {index}: a {role} key may not record {etype} events "
+                f"(roles: {', '.join(allowed)})"
+            )
+    return None

@@ -14,11 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.deps import WriterKey
-from api.errors import ApiError
+from api.errors import ApiError, forbidden
 from api.limits import MAX_BATCH, MAX_BODY_BYTES, nul_character, read_body
 from api.routers import AUTH, problems
 from api.schemas import EVENT_BATCH_EXAMPLE, AppendOut
 from ledger.group_commit import GroupCommitter
+from ledger.keys import forbidden_event
 
 router = APIRouter(tags=["events"])
 
@@ -95,6 +96,9 @@ async def append_events(request: Request, key: WriterKey) -> Response:
     Roles: supplier, warehouse, store, manager.
     """
     events = decode_batch(await read_body(request))
+    refused = forbidden_event(key.role, events)
+    if refused is not None:
+        raise forbidden(refused)
     # Through the process's group-committing writer: concurrent requests share a commit.
     writer: GroupCommitter = request.app.state.writer
     result = await run_in_threadpool(writer.append, events, actor=key.org_id)
