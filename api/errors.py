@@ -10,7 +10,7 @@ RequestValidationError     422     validation-error (FastAPI's parameter and bod
 InsufficientStock          409     insufficient-stock
 LotOnHold                  409     lot-on-hold
 RecallConflict             409     recall-conflict (403 forbidden: not the caller's)
-RuleViolation (own loc.)   403     forbidden-location
+ForbiddenLocation          403     forbidden-location
 RuleViolation              409     rule-violation
 IdempotencyConflict        409     idempotency-conflict
 NotFound                   404     not-found
@@ -36,6 +36,7 @@ from starlette.responses import Response
 
 from ledger.errors import (
     EventValidationError,
+    ForbiddenLocation,
     IdempotencyConflict,
     InsufficientStock,
     InvalidRange,
@@ -141,9 +142,8 @@ def problem_for(exc: LedgerError, instance: str | None = None) -> Response:
             slug, status = "insufficient-stock", 409
         elif isinstance(exc, LotOnHold):
             slug, status = "lot-on-hold", 409
-        elif "belongs to another organisation" in exc.message:
-            # The ledger refuses events at another organisation's location: an authorization
-            # failure for this caller, not a conflict with the ledger's state.
+        elif isinstance(exc, ForbiddenLocation):
+            # An authorization failure for this caller, not a conflict with the ledger's state.
             slug, status = "forbidden-location", 403
         else:
             slug, status = "rule-violation", 409

@@ -66,6 +66,10 @@ class InsufficientStock(RuleViolation):
     """Shipping, selling or using more than is on hand."""
 
 
+class ForbiddenLocation(RuleViolation):
+    """An event recorded at a location of another organisation than the writer's."""
+
+
 class LotOnHold(RuleViolation):
     """Moving a lot that is on hold, quarantined or recalled."""
 

@@ -28,7 +28,14 @@ from sqlalchemy import Connection, insert, select, update
 
 from ledger import events as ev
 from ledger.bulk import insert_rows, placeholders, upsert_rows
-from ledger.errors import EventValidationError, InsufficientStock, LotOnHold, Problem, RuleViolation
+from ledger.errors import (
+    EventValidationError,
+    ForbiddenLocation,
+    InsufficientStock,
+    LotOnHold,
+    Problem,
+    RuleViolation,
+)
 from ledger.flows import FlowAccumulator
 from ledger.projection_orders import (
     DEFAULT_APPROVAL_LIMIT,
@@ -399,7 +406,7 @@ class BatchProjector(OrderRules):
     def _own_location(self, item: Applied, location: str, field_name: str = "location") -> None:
         org = self._known_location(item, location, field_name)
         if org != item.actor:
-            raise RuleViolation(
+            raise ForbiddenLocation(
                 item.index,
                 f"location {location!r} belongs to another organisation; "
                 "you can only record events at your own locations",

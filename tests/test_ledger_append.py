@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from ledger.errors import (
     EventValidationError,
+    ForbiddenLocation,
     IdempotencyConflict,
     InsufficientStock,
     LotOnHold,
@@ -182,7 +183,7 @@ def test_business_rules(world: Ledger, ev: Events, table_dump: Dump) -> None:
 
     with pytest.raises(InsufficientStock, match="50 on hand"):
         world.append([ev.ship("L1", "60", frm="farm-field-1", to="fresh-plant")], actor="farm")
-    with pytest.raises(RuleViolation, match="another organisation"):
+    with pytest.raises(ForbiddenLocation, match="another organisation"):
         world.append([ev.ship("L1", "5", frm="farm-field-1", to="fresh-plant")], actor="fresh")
     with pytest.raises(RuleViolation, match="already registered"):
         world.append([ev.register("L1")], actor="farm")
