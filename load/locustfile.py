@@ -158,6 +158,7 @@ class LedgerUser(FastHttpUser):
     abstract = True
     org = ""
     role = ""
+    site: Any  # set by each kind of user on start: its location id (a supplier's: its record)
 
     def on_start(self) -> None:
         self.headers = {"Authorization": f"Bearer {key_of(self.org, self.role)}"}
@@ -197,6 +198,25 @@ class LedgerUser(FastHttpUser):
             if "json" in (r.headers.get("content-type") or ""):
                 return r.json()
             return r.text
+
+    def receive_one(self) -> Shipment | None:
+        """Receive one shipment that arrived at this user's site (a single event); with
+        nothing arrived, scan a label instead. The shipment received, or None."""
+        arrived = SHARED.take(self.site, 1)
+        if not arrived:
+            self.scan()
+            return None
+        s = arrived[0]
+        received = event(
+            "receive",
+            self.site,
+            s.gtin,
+            s.lot,
+            quantity=str(s.quantity),
+            unit=s.unit,
+            from_location=s.from_location,
+        )
+        return s if self.append([received], "receive") else None
 
     def scan(self, html: bool = False) -> None:
         """A label's QR code scanned with a phone: the public resolver."""
@@ -327,21 +347,8 @@ class WarehouseUser(LedgerUser):
 
     @task(3)
     def receive_and_dispatch(self) -> None:
-        arrived = SHARED.take(self.site, 1)
-        if not arrived:
-            self.scan()
-            return
-        s = arrived[0]
-        received = event(
-            "receive",
-            self.site,
-            s.gtin,
-            s.lot,
-            quantity=str(s.quantity),
-            unit=s.unit,
-            from_location=s.from_location,
-        )
-        if not self.append([received], "receive"):
+        s = self.receive_one()
+        if s is None:
             return
         store = random.choice(self.stores)
         shipped = event(
@@ -388,21 +395,8 @@ class StoreUser(LedgerUser):
 
     @task(2)
     def receive(self) -> None:
-        arrived = SHARED.take(self.site, 1)
-        if not arrived:
-            self.scan()
-            return
-        s = arrived[0]
-        received = event(
-            "receive",
-            self.site,
-            s.gtin,
-            s.lot,
-            quantity=str(s.quantity),
-            unit=s.unit,
-            from_location=s.from_location,
-        )
-        if self.append([received], "receive"):
+        s = self.receive_one()
+        if s is not None:
             self.shelf[(s.gtin, s.lot)] = (s.quantity, s.unit)
 
     @task(4)
