@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.bulk import placeholders
 from ledger.errors import InvalidRange
 from verifier.compact import frontier_coordinates
 from verifier.hashing import EMPTY_ROOT, node_hash
@@ -49,9 +49,10 @@ def _path(level: int, index: int, size: int) -> list[Span]:
     while not (index == 0 and (1 << level) >= size):
         sibling = index ^ 1
         begin = sibling << level
-        if begin < size:
-            end = min(begin + (1 << level), size)
-            spans.append(range_span(begin, end))
+        if begin + (1 << level) <= size:
+            spans.append(Span(((level, sibling),)))  # a perfect subtree: one stored node
+        elif begin < size:
+            spans.append(range_span(begin, size))
         index >>= 1
         level += 1
     return spans
@@ -100,18 +101,25 @@ def fetch_nodes(conn: Connection, coords: Iterable[Coord], size: int) -> dict[Co
     owners = sorted({owner(c) for c in wanted} | ({size - 1} if size else set()))
     if not owners:
         return {}
+    # Straight to the driver: a proof is one primary-key SELECT, and SQLAlchemy's result and
+    # transaction machinery would cost more than the query itself. One statement is one
+    # snapshot, so no transaction is begun for it; inside a caller's transaction it runs
+    # in that transaction, on the same connection.
+    dbapi: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         # One statement text whatever the count, so psycopg prepares it once per connection.
-        result = conn.exec_driver_sql(
-            "SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq = ANY(%s)", (owners,)
-        )
+        with dbapi.cursor() as cursor:
+            cursor.execute(
+                "SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq = ANY(%s)", (owners,)
+            )
+            fetched = cursor.fetchall()
     else:
-        marks = placeholders(conn, len(owners))
-        result = conn.exec_driver_sql(
+        marks = ", ".join("?" * len(owners))
+        fetched = dbapi.execute(
             f"SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq IN ({marks})",  # noqa: S608
-            tuple(owners),
-        )
-    rows = {int(seq): (bytes(h), bytes(nodes)) for seq, h, nodes in result}
+            owners,
+        ).fetchall()
+    rows = {int(seq): (bytes(h), bytes(nodes)) for seq, h, nodes in fetched}
     if size and size - 1 not in rows:
         raise InvalidRange(f"tree size {size} is beyond the log's size")
     found: dict[Coord, bytes] = {}

@@ -22,6 +22,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from ledger.tree import consistency_plan, fold, inclusion_plan, owner, root_plan
 from load.bench_proofs import entry_leaves, store_leaves
 from load.ledger_fixtures import database, open_ledger
 from verifier.compact import CompactRange
@@ -68,13 +69,27 @@ def measure(size: int, samples: int) -> dict[str, float]:
     for data in leaves:
         compact.append(leaf_hash(data))
     out["ours_memory_append_per_s"] = round(size / (time.perf_counter() - start))
+    # In memory, with the node table kept: the same rows the ledger stores beside each
+    # entry (its leaf hash and the perfect subtrees it completes), and the service's own
+    # proof plans and fold over them.
+    table = MemoryNodes(leaves)
+    out["ours_memory_inclusion_ms"] = round(median_ms(table.inclusion_proof, inclusion), 4)
+    out["ours_memory_consistency_ms"] = round(median_ms(table.consistency_proof, consistency), 4)
+    if table.root(size) != compact.root():
+        raise AssertionError("the in-memory node table disagrees with the compact range")
     memory = InmemoryTree()
     start = time.perf_counter()
     memory.append_entries(leaves)
     out["pymerkle_memory_append_per_s"] = round(size / (time.perf_counter() - start))
     if memory.get_state() != compact.root():
         raise AssertionError("pymerkle and Lotledger disagree on the in-memory root")
-    del memory
+    _time_pymerkle(memory, "pymerkle_memory", inclusion, consistency, out)
+    for index, tree_size in inclusion[:5]:
+        theirs = memory.prove_inclusion(index + 1, tree_size).path
+        # pymerkle's path starts with the leaf's own hash.
+        if list(theirs)[1:] != table.inclusion_proof(index, tree_size):
+            raise AssertionError("pymerkle and Lotledger disagree on an inclusion proof")
+    del memory, table
 
     with tempfile.TemporaryDirectory(prefix="lotledger-pymerkle-") as tmp:
         tree = SqliteTree(str(Path(tmp) / "pymerkle.db"))
@@ -82,33 +97,82 @@ def measure(size: int, samples: int) -> dict[str, float]:
         for i in range(0, size, CHUNK):
             tree.append_entries(leaves[i : i + CHUNK])
         out["pymerkle_append_per_s"] = round(size / (time.perf_counter() - start))
-        cold = inclusion[: max(3, samples // 20)]
-        out["pymerkle_inclusion_cold_ms"] = round(
-            median_ms(_prove(tree.prove_inclusion, one_based=True), cold), 3
-        )
-        out["pymerkle_inclusion_warm_ms"] = round(
-            median_ms(_prove(tree.prove_inclusion, one_based=True), inclusion), 3
-        )
-        out["pymerkle_consistency_ms"] = round(
-            median_ms(_prove(tree.prove_consistency), consistency), 3
-        )
+        _time_pymerkle(tree, "pymerkle", inclusion, consistency, out)
         if tree.get_state() != our_root:
             raise AssertionError("pymerkle and Lotledger disagree on the root: not the same tree")
         tree.close()
-    out["inclusion_speedup_vs_cold"] = round(
-        out["pymerkle_inclusion_cold_ms"] / out["ours_inclusion_ms"], 1
-    )
-    out["inclusion_speedup_vs_warm"] = round(
-        out["pymerkle_inclusion_warm_ms"] / out["ours_inclusion_ms"], 1
-    )
-    out["consistency_speedup"] = round(
-        out["pymerkle_consistency_ms"] / out["ours_consistency_ms"], 1
-    )
-    out["append_ratio"] = round(out["ours_append_per_s"] / out["pymerkle_append_per_s"], 2)
-    out["memory_append_ratio"] = round(
-        out["ours_memory_append_per_s"] / out["pymerkle_memory_append_per_s"], 2
-    )
+    _ratios(out)
     return out
+
+
+def _time_pymerkle(
+    tree: Any,
+    prefix: str,
+    inclusion: list[tuple[int, int]],
+    consistency: list[tuple[int, int]],
+    out: dict[str, float],
+) -> None:
+    """pymerkle's proof latencies: its first proofs at a size (cold), then cached (warm)."""
+    cold = inclusion[: max(3, len(inclusion) // 20)]
+    prove = _prove(tree.prove_inclusion, one_based=True)
+    out[f"{prefix}_inclusion_cold_ms"] = round(median_ms(prove, cold), 3)
+    out[f"{prefix}_inclusion_warm_ms"] = round(median_ms(prove, inclusion), 3)
+    out[f"{prefix}_consistency_ms"] = round(
+        median_ms(_prove(tree.prove_consistency), consistency), 3
+    )
+
+
+def _ratios(out: dict[str, float]) -> None:
+    def ratio(key: str, theirs: str, ours: str, digits: int = 1) -> None:
+        out[key] = round(out[theirs] / out[ours], digits)
+
+    ratio("inclusion_speedup_vs_cold", "pymerkle_inclusion_cold_ms", "ours_inclusion_ms")
+    ratio("inclusion_speedup_vs_warm", "pymerkle_inclusion_warm_ms", "ours_inclusion_ms")
+    ratio("consistency_speedup", "pymerkle_consistency_ms", "ours_consistency_ms")
+    ratio(
+        "memory_inclusion_speedup_vs_warm",
+        "pymerkle_memory_inclusion_warm_ms",
+        "ours_memory_inclusion_ms",
+    )
+    ratio(
+        "memory_consistency_speedup", "pymerkle_memory_consistency_ms", "ours_memory_consistency_ms"
+    )
+    ratio("append_ratio", "ours_append_per_s", "pymerkle_append_per_s", 2)
+    ratio("memory_append_ratio", "ours_memory_append_per_s", "pymerkle_memory_append_per_s", 2)
+
+
+class MemoryNodes:
+    """The ledger's node rows (leaf hash, completed subtree hashes) held in two lists."""
+
+    def __init__(self, leaves: list[bytes]) -> None:
+        compact = CompactRange()
+        self.leaf_hashes: list[bytes] = []
+        self.nodes: list[bytes] = []
+        for data in leaves:
+            h = leaf_hash(data)
+            self.leaf_hashes.append(h)
+            self.nodes.append(b"".join(n.hash for n in compact.append(h)))
+
+    def _resolve(self, spans: list[Any]) -> list[bytes]:
+        found: dict[tuple[int, int], bytes] = {}
+        for span in spans:
+            for level, index in span.parts:
+                seq = owner((level, index))
+                found[(level, index)] = (
+                    self.leaf_hashes[seq]
+                    if level == 0
+                    else self.nodes[seq][(level - 1) * 32 : level * 32]
+                )
+        return fold(spans, found)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return self._resolve(inclusion_plan(index, size))
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        return self._resolve(consistency_plan(size1, size2))
+
+    def root(self, size: int) -> bytes:
+        return self._resolve(root_plan(size))[0]
 
 
 def _prove(method: Any, *, one_based: bool = False) -> Any:
