@@ -7,9 +7,13 @@ the demo supply chain, through queues shared by the users of this (single) locus
   new lots in one batch and ships them in another to the next stage (processor or
   distribution centre); a processor also receives what was shipped to it, in batches.
 * ``WarehouseUser``: distribution-centre staff scan labels (resolver), receive one
-  shipment at a time and send it on to a store (single events), check stock.
-* ``StoreUser``: the most numerous: store staff scan labels (resolver, HTML and JSON),
-  receive deliveries and sell from them (single events).
+  shipment at a time and send it on to a store (single events), check stock, and
+  fulfil the stores' purchase orders (confirm, ship first expired first out, or cancel
+  when the stock is not there).
+* ``StoreUser``: the most numerous: store staff scan labels (resolver, HTML and JSON,
+  and the signed-in ``/scan`` page), receive deliveries and sell from them (single
+  events), look at replenishment suggestions and order from the distribution centre,
+  then receive against the order.
 * ``RegulatorUser``: fetches signed checkpoints, inclusion and consistency proofs, log
   pages and lot bundles (a lot's events with an inclusion proof for each).
 * ``ManagerUser``: runs forward and backward traces and recall drills (register a lot,
@@ -24,8 +28,8 @@ the runner can check, after the run, that the log holds each one.
 
 Each class's think time (the pause between its tasks) sets how hard its users push;
 ``--think F`` multiplies every one by F. Request names start with the method; the
-runner's targets treat ``POST`` as a write, ``GET /01/...`` as a scan and any other
-``GET`` as a read.
+runner's targets treat ``POST`` as a write, ``GET /01/...`` and ``GET /scan`` as a scan
+and any other ``GET`` as a read.
 """
 
 from __future__ import annotations
@@ -63,6 +67,14 @@ class Shipment:
 
 
 @dataclass
+class Delivery:
+    """A purchase order shipped to a store: what to receive against it."""
+
+    order_id: str
+    picks: list[dict[str, Any]]
+
+
+@dataclass
 class Shared:
     """What the users of this process hand each other (gevent: one greenlet at a time)."""
 
@@ -71,6 +83,12 @@ class Shared:
     lots: list[tuple[str, str]] = field(default_factory=list)
     receipts: TextIO | None = None
     acknowledged: int = 0
+    #: What the distribution centre can pick, by GTIN: (unit, quantity), from its stock.
+    dc_stock: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: Orders placed with the distribution centre, waiting to be fulfilled: (id, store).
+    orders: deque[tuple[str, str]] = field(default_factory=deque)
+    #: Orders shipped to each store, waiting to be received.
+    deliveries: dict[str, deque[Delivery]] = field(default_factory=dict)
 
     def ship(self, to: str, shipment: Shipment) -> None:
         self.inbound.setdefault(to, deque()).append(shipment)
@@ -198,6 +216,19 @@ class LedgerUser(FastHttpUser):
             if "json" in (r.headers.get("content-type") or ""):
                 return r.json()
             return r.text
+
+    def post(
+        self, path: str, body: dict[str, Any], name: str, expected: tuple[int, ...] = (200, 201)
+    ) -> Any:
+        """POST JSON with this user's key; the parsed answer, or None when it failed."""
+        with self.client.post(
+            path, json=body, headers=self.headers, name=name, catch_response=True
+        ) as r:
+            if r.status_code not in expected:
+                r.failure(f"{r.status_code}: {(r.text or '')[:300]}")
+                return None
+            r.success()
+            return r.json()
 
     def receive_one(self) -> Shipment | None:
         """Receive one shipment that arrived at this user's site (a single event); with
@@ -369,7 +400,44 @@ class WarehouseUser(LedgerUser):
 
     @task(1)
     def stock(self) -> None:
-        self.get(f"/v1/stock/{self.site}", "GET /v1/stock/[location]")
+        found = self.get(f"/v1/stock/{self.site}", "GET /v1/stock/[location]")
+        if not isinstance(found, dict):
+            return
+        pickable: dict[str, tuple[str, int]] = {}
+        for item in found["items"]:
+            if item["pickable"]:
+                unit, qty = pickable.get(item["gtin"], (item["unit"], 0))
+                pickable[item["gtin"]] = (unit, qty + int(float(item["on_hand"])))
+        SHARED.dc_stock = pickable
+
+    @task(2)
+    def fulfil_order(self) -> None:
+        """Confirm a store's order and ship it first expired first out; cancel it when the
+        stock is no longer there (a 409 the ledger answers, not a failure)."""
+        if not SHARED.orders:
+            self.stock()
+            return
+        order_id, store = SHARED.orders.popleft()
+        promised = (date.today() + timedelta(days=1)).isoformat()
+        if not self.post(
+            f"/v1/orders/{order_id}/confirm",
+            {"promised_date": promised},
+            "POST /v1/orders/[id]/confirm",
+        ):
+            return
+        shipped = self.post(
+            f"/v1/orders/{order_id}/ship", {}, "POST /v1/orders/[id]/ship", expected=(200, 409)
+        )
+        if shipped is None:
+            return
+        if "picks" not in shipped:  # 409: not enough pickable stock left
+            self.post(
+                f"/v1/orders/{order_id}/cancel",
+                {"reason": "out of stock at the distribution centre"},
+                "POST /v1/orders/[id]/cancel",
+            )
+            return
+        SHARED.deliveries.setdefault(store, deque()).append(Delivery(order_id, shipped["picks"]))
 
 
 class StoreUser(LedgerUser):
@@ -383,6 +451,8 @@ class StoreUser(LedgerUser):
         super().on_start()
         stores = [loc["id"] for loc in locations(self.org, "store")]
         self.site = stores[next(_stores) % len(stores)]
+        self.dc = locations(self.org, "distribution_centre")[0]["id"]
+        self.signed_in = False
         self.shelf: dict[tuple[str, str], tuple[int, str]] = {}  # lot -> (on hand, unit)
 
     @task(6)
@@ -395,9 +465,82 @@ class StoreUser(LedgerUser):
 
     @task(2)
     def receive(self) -> None:
+        delivered = SHARED.deliveries.get(self.site)
+        if delivered:
+            self.receive_order(delivered.popleft())
+            return
         s = self.receive_one()
         if s is not None:
             self.shelf[(s.gtin, s.lot)] = (s.quantity, s.unit)
+
+    def receive_order(self, delivery: Delivery) -> None:
+        """Receive against the order what it shipped, now and then a unit damaged."""
+        receipts = []
+        for pick in delivery.picks:
+            receipt = {"gtin": pick["gtin"], "lot": pick["lot"], "quantity": pick["quantity"]}
+            if random.random() < 0.1:
+                receipt["damaged"] = "1"
+            receipts.append(receipt)
+        order = self.post(
+            f"/v1/orders/{delivery.order_id}/receive",
+            {"receipts": receipts},
+            "POST /v1/orders/[id]/receive",
+        )
+        if order is None:
+            return
+        for r, pick in zip(receipts, delivery.picks, strict=True):
+            accepted = int(float(r["quantity"])) - int(r.get("damaged", "0"))
+            if accepted > 0:
+                self.shelf[(r["gtin"], r["lot"])] = (accepted, pick["unit"])
+
+    @task(1)
+    def order(self) -> None:
+        """Check the replenishment suggestions, then order a case of something the
+        distribution centre can pick (no id from luck: its stock as last read)."""
+        self.get(f"/v1/replenishment/{self.site}", "GET /v1/replenishment/[location]")
+        stocked = [(g, u) for g, (u, q) in SHARED.dc_stock.items() if q >= 24]
+        if not stocked:
+            return
+        gtin, unit = random.choice(stocked)
+        placed = self.post(
+            "/v1/orders",
+            {
+                "buyer_location": self.site,
+                "supplier_location": self.dc,
+                "lines": [{"gtin": gtin, "quantity": "6", "unit": unit}],
+            },
+            "POST /v1/orders",
+        )
+        if placed is not None:
+            unit, left = SHARED.dc_stock[gtin]
+            SHARED.dc_stock[gtin] = (unit, left - 6)
+            SHARED.orders.append((placed["order_id"], self.site))
+
+    @task(1)
+    def scan_signed_in(self) -> None:
+        """The phone scanner page: sign in once (session cookie), then open scanned labels."""
+        if not self.signed_in:
+            with self.client.post(
+                "/scan/session",
+                data={"key": key_of(self.org, self.role)},
+                headers={"Origin": self.host},
+                name="POST /scan/session",
+                allow_redirects=False,
+                catch_response=True,
+            ) as r:
+                if r.status_code != 303:
+                    r.failure(f"{r.status_code}: {(r.text or '')[:300]}")
+                    return
+            self.signed_in = True
+        gtin, lot = SHARED.any_lot()
+        code = f"{self.host}/01/{gtin}/10/{quote(lot, safe='')}"
+        with self.client.get(
+            f"/scan?{urlencode({'code': code})}", name="GET /scan?code=[label]", catch_response=True
+        ) as r:
+            if r.status_code != 200:
+                r.failure(f"{r.status_code}: {(r.text or '')[:300]}")
+            elif lot not in (r.text or ""):
+                r.failure(f"the scan page does not show lot {lot}")
 
     @task(4)
     def sell(self) -> None:

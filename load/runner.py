@@ -61,11 +61,12 @@ class RunError(Exception):
 
 
 def endpoint_class(name: str) -> str:
-    """``write`` for a POST, ``scan`` for the resolver, ``read`` for any other GET."""
+    """``write`` for a POST, ``scan`` for the resolver and the scanner page, ``read`` for
+    any other GET."""
     method, _, path = name.partition(" ")
     if method != "GET":
         return "write"
-    return "scan" if path.startswith("/01/") else "read"
+    return "scan" if path.startswith(("/01/", "/scan")) else "read"
 
 
 def _positive(text: str) -> int:

@@ -75,7 +75,9 @@ def test_a_user_class_is_left_out_only_when_asked(tmp_path: Path) -> None:
 
 def test_endpoint_classes_and_targets() -> None:
     assert endpoint_class("GET /01/[gtin]/10/[lot] (json)") == "scan"
+    assert endpoint_class("GET /scan?code=[label]") == "scan"
     assert endpoint_class("GET /v1/log/checkpoint") == "read"
+    assert endpoint_class("POST /v1/orders/[id]/ship") == "write"
     assert endpoint_class("POST /v1/events [sell]") == "write"
     figures = {
         "GET /v1/log/checkpoint": {"class": "read", "p99_ms": 250.0},
