@@ -40,6 +40,7 @@ import os
 import random
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -218,17 +219,28 @@ class LedgerUser(FastHttpUser):
             return r.text
 
     def post(
-        self, path: str, body: dict[str, Any], name: str, expected: tuple[int, ...] = (200, 201)
+        self,
+        path: str,
+        body: dict[str, Any],
+        name: str,
+        expected: tuple[int, ...] = (200, 201),
+        check: Callable[[Any], str | None] | None = None,
     ) -> Any:
-        """POST JSON with this user's key; the parsed answer, or None when it failed."""
+        """POST JSON with this user's key; the parsed answer, or None when it failed (an
+        unexpected status, or ``check`` naming what is wrong with the answer)."""
         with self.client.post(
             path, json=body, headers=self.headers, name=name, catch_response=True
         ) as r:
             if r.status_code not in expected:
                 r.failure(f"{r.status_code}: {(r.text or '')[:300]}")
                 return None
+            answer = r.json()
+            wrong = check(answer) if check is not None else None
+            if wrong:
+                r.failure(wrong)
+                return None
             r.success()
-            return r.json()
+            return answer
 
     def receive_one(self) -> Shipment | None:
         """Receive one shipment that arrived at this user's site (a single event); with
@@ -673,31 +685,18 @@ class ManagerUser(LedgerUser):
             "reason": "load test recall drill",
             "classification": "III",
         }
-        with self.client.post(
-            "/v1/recalls",
-            json=body,
-            headers=self.headers,
-            name="POST /v1/recalls",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 201:
-                response.failure(f"{response.status_code}: {(response.text or '')[:300]}")
-                return
-        with self.client.post(
+        if self.post("/v1/recalls", body, "POST /v1/recalls") is None:
+            return
+        confirmed = self.post(
             f"/v1/recalls/{recall_id}/confirmations",
-            json={"location": self.site, "dispose": True},
-            headers=self.headers,
-            name="POST /v1/recalls/[id]/confirmations",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 201:
-                response.failure(f"{response.status_code}: {(response.text or '')[:300]}")
-                return
-        with self.client.post(
+            {"location": self.site, "dispose": True},
+            "POST /v1/recalls/[id]/confirmations",
+        )
+        if confirmed is None:
+            return
+        self.post(
             f"/v1/recalls/{recall_id}/close",
-            headers=self.headers,
-            name="POST /v1/recalls/[id]/close",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 200 or response.json().get("status") != "closed":
-                response.failure(f"{response.status_code}: {(response.text or '')[:300]}")
+            {},
+            "POST /v1/recalls/[id]/close",
+            check=lambda r: None if r.get("status") == "closed" else f"still {r.get('status')}",
+        )
