@@ -397,13 +397,24 @@ def _involves(recall: Recall, viewer: str) -> bool:
     return recall.org_id == viewer or any(loc.org_id == viewer for loc in recall.locations)
 
 
+RECALL_STATUSES = ("open", "closed")
+
+
 def list_recalls(
-    ledger: Ledger, *, org_id: str | None = None, viewer: str | None = None
+    ledger: Ledger,
+    *,
+    org_id: str | None = None,
+    viewer: str | None = None,
+    status: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[Recall]:
     """Recalls in creation order: those ``org_id`` made (all when None); with ``viewer``,
-    only those it made or that involve one of its locations."""
+    only those it made or that involve one of its locations; with ``status``, only open or
+    closed ones; a page of ``limit`` from the one after the recall ``after`` (NotFound if
+    there is no such recall). Four queries whatever the page's length."""
     with read_transaction(ledger.engine) as conn:
-        stmt = select(recalls.c.id).order_by(recalls.c.created_at, recalls.c.id)
+        stmt = select(recalls).order_by(recalls.c.created_seq, recalls.c.id)
         if org_id is not None:
             stmt = stmt.where(recalls.c.org_id == org_id)
         if viewer is not None:
@@ -412,7 +423,21 @@ def list_recalls(
                 recall_locations.c.location_id.in_(mine)
             )
             stmt = stmt.where((recalls.c.org_id == viewer) | recalls.c.id.in_(involved))
-        return [_status(conn, str(r[0])) for r in conn.execute(stmt)]
+        if status is not None:
+            stmt = stmt.where(recalls.c.status == status)
+        if after is not None:
+            mark = conn.execute(
+                select(recalls.c.created_seq).where(recalls.c.id == after)
+            ).scalar_one_or_none()
+            if mark is None:
+                raise NotFound(f"no recall {after!r} to page after")
+            stmt = stmt.where(
+                (recalls.c.created_seq > mark)
+                | ((recalls.c.created_seq == mark) & (recalls.c.id > after))
+            )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return _statuses(conn, list(conn.execute(stmt).mappings()))
 
 
 def not_handled_by(conn: Any, org_id: str, lot_ids: Sequence[int]) -> list[str]:
@@ -453,9 +478,18 @@ def _status(conn: Any, recall_id: str) -> Recall:
     head = conn.execute(select(recalls).where(recalls.c.id == recall_id)).mappings().first()
     if head is None:
         raise NotFound(f"no recall {recall_id!r}")
+    return _statuses(conn, [head])[0]
+
+
+def _statuses(conn: Any, heads: Sequence[Any]) -> list[Recall]:
+    """Each recall's progress, from its head row: three queries for any number of them."""
+    if not heads:
+        return []
+    ids = [h["id"] for h in heads]
     i, f = recall_items.c, lot_flows.c
     rows = conn.execute(
         select(
+            i.recall_id,
             i.location_id,
             Lot.gtin,
             Lot.lot,
@@ -467,48 +501,46 @@ def _status(conn: Any, recall_id: str) -> Recall:
         .join(Lot, Lot.id == i.lot_id)
         .outerjoin(lot_flows, (f.lot_id == i.lot_id) & (f.location_id == i.location_id))
         .outerjoin(Stock, (Stock.lot_id == i.lot_id) & (Stock.location_id == i.location_id))
-        .where(i.recall_id == recall_id)
-        .order_by(i.location_id, Lot.gtin, Lot.lot)
+        .where(i.recall_id.in_(ids))
+        .order_by(i.recall_id, i.location_id, Lot.gtin, Lot.lot)
     ).all()
+    c = recall_locations.c
     confirmations = {
-        r[0]: (r[1], r[2])
+        (r[0], r[1]): (r[2], r[3], r[4])
         for r in conn.execute(
-            select(
-                recall_locations.c.location_id,
-                recall_locations.c.confirmed_at,
-                recall_locations.c.confirmed_by,
-            ).where(recall_locations.c.recall_id == recall_id)
+            select(c.recall_id, c.location_id, c.confirmed_at, c.confirmed_by, Location.org_id)
+            .outerjoin(Location, Location.id == c.location_id)
+            .where(c.recall_id.in_(ids))
         )
     }
-    orgs = dict(
-        conn.execute(
-            select(Location.id, Location.org_id).where(Location.id.in_(sorted(confirmations)))
-        ).all()
-    )
-    locations: dict[str, LocationProgress] = {}
-    for loc, gtin, lot, risk, disposed, shipped, stock in rows:
+    progress: dict[str, dict[str, LocationProgress]] = {rid: {} for rid in ids}
+    for rid, loc, gtin, lot, risk, disposed, shipped, stock in rows:
         recovered = min(int(risk), max(0, int(disposed)) + max(0, int(shipped)))
-        progress = locations.get(loc)
-        if progress is None:
-            at, by = confirmations.get(loc, (None, None))
-            progress = locations[loc] = LocationProgress(loc, str(orgs.get(loc, "")), 0, 0, at, by)
-        progress.items.append(RecallItem(gtin, lot, loc, int(risk), recovered, int(stock)))
-        progress.at_risk += int(risk)
-        progress.recovered += recovered
-    return Recall(
-        id=head["id"],
-        org_id=head["org_id"],
-        reason=head["reason"],
-        classification=head["classification"],
-        status=head["status"],
-        direction=head["direction"],
-        max_depth=head["max_depth"],
-        starts=[TraceStart(**s) for s in json.loads(head["starts"])],
-        created_seq=int(head["created_seq"]),
-        created_at=head["created_at"],
-        closed_at=head["closed_at"],
-        locations=list(locations.values()),
-    )
+        locations = progress[rid]
+        at_loc = locations.get(loc)
+        if at_loc is None:
+            at, by, org = confirmations.get((rid, loc), (None, None, None))
+            at_loc = locations[loc] = LocationProgress(loc, str(org or ""), 0, 0, at, by)
+        at_loc.items.append(RecallItem(gtin, lot, loc, int(risk), recovered, int(stock)))
+        at_loc.at_risk += int(risk)
+        at_loc.recovered += recovered
+    return [
+        Recall(
+            id=head["id"],
+            org_id=head["org_id"],
+            reason=head["reason"],
+            classification=head["classification"],
+            status=head["status"],
+            direction=head["direction"],
+            max_depth=head["max_depth"],
+            starts=[TraceStart(**s) for s in json.loads(head["starts"])],
+            created_seq=int(head["created_seq"]),
+            created_at=head["created_at"],
+            closed_at=head["closed_at"],
+            locations=list(progress[head["id"]].values()),
+        )
+        for head in heads
+    ]
 
 
 def recall_trace(ledger: Ledger, recall_id: str, *, viewer: str | None = None) -> TraceResult:

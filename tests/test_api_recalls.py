@@ -256,6 +256,36 @@ def test_recall_roles_and_validation(demo: Demo) -> None:
     ]
 
 
+def test_the_recall_list_pages_and_filters(demo: Demo) -> None:
+    made = [
+        demo.api.post("/v1/recalls", key=demo.farm_manager, json=body(lot, id=f"R-{n}")).json()
+        for n, lot in enumerate(demo.data.lots["lettuce"][:3])
+    ]
+    assert [m["id"] for m in made] == ["R-0", "R-1", "R-2"]
+
+    first = demo.api.get("/v1/recalls", key=demo.regulator, params={"limit": 2})
+    assert [x["id"] for x in first.json()] == ["R-0", "R-1"]
+    assert first.headers["link"] == '</v1/recalls?after=R-1&limit=2>; rel="next"'
+    assert first.json()[0]["locations"] == made[0]["locations"]  # each with its progress
+    rest = demo.api.get("/v1/recalls?after=R-1&limit=2", key=demo.regulator)
+    assert [x["id"] for x in rest.json()] == ["R-2"]
+    assert "link" not in rest.headers  # the last page
+    opened = demo.api.get("/v1/recalls", key=demo.regulator, params={"status": "open"})
+    assert [x["id"] for x in opened.json()] == ["R-0", "R-1", "R-2"]
+    closed = demo.api.get("/v1/recalls", key=demo.regulator, params={"status": "closed"})
+    assert closed.json() == []
+
+    for query, status, kind in [
+        ({"status": "shut"}, 422, "validation-error"),
+        ({"limit": 0}, 422, "validation-error"),
+        ({"limit": 201}, 422, "validation-error"),
+        ({"after": "R-9"}, 404, "not-found"),
+    ]:
+        r = demo.api.get("/v1/recalls", key=demo.regulator, params=query)
+        assert (r.status_code, r.json()["type"]) == (status, P + kind), query
+    assert "R-9" in demo.api.get("/v1/recalls?after=R-9", key=demo.regulator).json()["detail"]
+
+
 @pytest.mark.filterwarnings("ignore:Duplicate Operation ID resolve")  # resolver's GET+HEAD
 def test_openapi_documents_the_bodies(demo: Demo) -> None:
     spec = demo.api.get("/openapi.json").json()

@@ -9,8 +9,9 @@ made and those that involve one of its locations (404 for the rest).
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
@@ -153,12 +154,37 @@ def create_recall(body: RecallIn, ledger: LedgerDep, key: ManagerKey) -> NewReca
     return NewRecallOut.model_validate({**made.as_dict(), "holds_appended": made.holds_appended})
 
 
-@router.get("", response_model=list[RecallOut], responses=problems(*AUTH))
-def list_recalls(ledger: LedgerDep, key: ReaderKey) -> list[RecallOut]:
-    """Recalls, oldest first: a regulator's, all; anyone else's, those its organisation
-    made or that involve one of its locations. Roles: supplier, warehouse, store,
-    manager, regulator."""
-    return [_out(r) for r in recall.list_recalls(ledger, viewer=viewer_of(key))]
+#: Recalls a page of ``GET /v1/recalls`` holds at most (each with its full progress).
+MAX_RECALLS_PAGE = 200
+
+
+@router.get("", response_model=list[RecallOut], responses=problems(*AUTH, 404, 422))
+def list_recalls(
+    ledger: LedgerDep,
+    key: ReaderKey,
+    response: Response,
+    status: Annotated[
+        Literal["open", "closed"] | None, Query(description="only open or only closed recalls")
+    ] = None,
+    after: Annotated[
+        str | None, Query(max_length=64, description="the id of the last recall of the page before")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_RECALLS_PAGE)] = 50,
+) -> list[RecallOut]:
+    """Recalls, oldest first, each with its progress: a regulator's, all; anyone else's,
+    those its organisation made or that involve one of its locations. A page holds
+    `limit` recalls (50 by default, 200 at most); when it is full, the `Link` header's
+    `rel="next"` names the next page (`after` the last recall's id). Roles: supplier,
+    warehouse, store, manager, regulator."""
+    page = recall.list_recalls(
+        ledger, viewer=viewer_of(key), status=status, after=after, limit=limit
+    )
+    if len(page) == limit:
+        query = urlencode(
+            {k: v for k, v in (("status", status), ("after", page[-1].id)) if v} | {"limit": limit}
+        )
+        response.headers["Link"] = f'</v1/recalls?{query}>; rel="next"'
+    return [_out(r) for r in page]
 
 
 @router.get("/{recall_id}", response_model=RecallOut, responses=problems(*AUTH, 404))
