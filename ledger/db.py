@@ -16,6 +16,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 _WRITE = "lotledger_write"
+#: Connections a process keeps open, and how many more it may open under a burst.
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 
 
 def normalize_url(url: str) -> str:
@@ -33,6 +36,11 @@ def is_sqlite(engine: Engine | Connection) -> bool:
 def make_engine(url: str, *, synchronous: str = "FULL", **kwargs: Any) -> Engine:
     """An engine with the pragmas and transaction behaviour the write path relies on."""
     url = normalize_url(url)
+    # Enough pooled connections for the server's thread pool (anyio's 40 threads): past
+    # the pool, every request would open a connection and close it again (on PostgreSQL a
+    # new backend process each time, on SQLite five pragmas).
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
