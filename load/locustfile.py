@@ -12,13 +12,13 @@ the demo supply chain, through queues shared by the users of this (single) locus
   when the stock is not there).
 * ``StoreUser``: the most numerous: store staff scan labels (resolver, HTML and JSON,
   and the signed-in ``/scan`` page), receive deliveries and sell from them (single
-  events), look at replenishment suggestions and order from the distribution centre,
-  then receive against the order.
+  events), order from the distribution centre, then receive against the order.
 * ``RegulatorUser``: fetches signed checkpoints, inclusion and consistency proofs, log
   pages and lot bundles (a lot's events with an inclusion proof for each).
-* ``ManagerUser``: runs forward and backward traces and recall drills (register a lot,
-  recall it, confirm removal, close the recall). It uses ``/v1/trace`` and
-  ``/v1/recalls`` only, so ``python -m load run --without ManagerUser`` leaves them out.
+* ``ManagerUser``: runs forward and backward traces, reviews the open recalls and a
+  store's replenishment suggestions, and runs recall drills (register a lot, recall it,
+  confirm removal, close the recall). Only managers use ``/v1/trace`` and
+  ``/v1/recalls``, so ``python -m load run --without ManagerUser`` leaves them out.
 
 Everything comes from the config file ``LOTLEDGER_LOAD_CONFIG`` names, which the runner
 writes from ``lotledger demo --json`` and the service's own directory (locations,
@@ -393,18 +393,21 @@ class WarehouseUser(LedgerUser):
         s = self.receive_one()
         if s is None:
             return
+        # Cross-dock most of it to a store; a tenth stays for the stores' purchase orders
+        # (which may already have allocated some of it).
+        onward = s.quantity - s.quantity // 10
         store = random.choice(self.stores)
         shipped = event(
             "ship",
             self.site,
             s.gtin,
             s.lot,
-            quantity=str(s.quantity),
+            quantity=str(onward),
             unit=s.unit,
             to_location=store,
         )
         if self.append([shipped], "ship"):
-            SHARED.ship(store, Shipment(s.gtin, s.lot, s.quantity, s.unit, self.site))
+            SHARED.ship(store, Shipment(s.gtin, s.lot, onward, s.unit, self.site))
 
     @task(6)
     def scan_label(self) -> None:
@@ -507,9 +510,8 @@ class StoreUser(LedgerUser):
 
     @task(1)
     def order(self) -> None:
-        """Check the replenishment suggestions, then order a case of something the
-        distribution centre can pick (no id from luck: its stock as last read)."""
-        self.get(f"/v1/replenishment/{self.site}", "GET /v1/replenishment/[location]")
+        """Order a few of something the distribution centre can pick (no id from luck:
+        its stock as last read)."""
         stocked = [(g, u) for g, (u, q) in SHARED.dc_stock.items() if q >= 24]
         if not stocked:
             return
@@ -643,6 +645,7 @@ class ManagerUser(LedgerUser):
     def on_start(self) -> None:
         super().on_start()
         self.site = locations(self.org, "distribution_centre")[0]["id"]
+        self.stores = [loc["id"] for loc in locations(self.org, "store")]
         self.drills = 0
 
     @task(4)
@@ -655,7 +658,13 @@ class ManagerUser(LedgerUser):
 
     @task(1)
     def recalls(self) -> None:
-        self.get("/v1/recalls", "GET /v1/recalls")
+        self.get("/v1/recalls", "GET /v1/recalls", status="open")
+
+    @task(1)
+    def suggestions(self) -> None:
+        """The morning review: a store's replenishment suggestions, each explained."""
+        store = random.choice(self.stores)
+        self.get(f"/v1/replenishment/{store}", "GET /v1/replenishment/[location]")
 
     @task(1)
     def recall_drill(self) -> None:
