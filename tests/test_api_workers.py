@@ -4,6 +4,7 @@ over HTTP from threads; the log stays one unbroken chain and includes every rece
 from __future__ import annotations
 
 import base64
+import http.client
 import os
 import socket
 import subprocess
@@ -134,3 +135,27 @@ def test_two_workers_append_concurrently(
                 checkpoint.root_hash,
             )
             assert leaves[receipt["seq"]].hex() == receipt["leaf_hash"]
+
+
+def test_an_idle_keep_alive_connection_outlasts_a_pause_between_scans(
+    world: Ledger, settings: Settings
+) -> None:
+    """A phone or client that pauses six seconds between requests reuses its connection
+    (uvicorn's own 5 s default closed it under the client: a reset instead of an answer)."""
+    base = serve(settings, workers=1)
+    url = next(base)
+    try:
+        conn = http.client.HTTPConnection(url.removeprefix("http://"), timeout=10)
+        conn.request("GET", "/v1/log/key")
+        first = conn.getresponse()
+        key = first.read()
+        assert first.status == 200
+        sock = conn.sock
+        time.sleep(6)
+        conn.request("GET", "/v1/log/key")
+        again = conn.getresponse()
+        assert (again.status, again.read()) == (200, key)
+        assert conn.sock is sock  # the same connection, not a new one
+        conn.close()
+    finally:
+        base.close()

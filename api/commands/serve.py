@@ -10,6 +10,12 @@ import uvicorn
 from api.app import NO_MIGRATE_ENV
 from api.commands import add_database_options, open_ledger
 
+#: Seconds an idle keep-alive connection stays open. uvicorn's default (5 s) is shorter
+#: than the pause of a person between two scans, so the server would close a connection
+#: just as the phone or the client sends its next request on it (a reset, not an answer);
+#: 65 s outlasts the usual 60 s idle timeout of a proxy in front.
+KEEP_ALIVE_S = 65
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("serve", help="run the HTTP service (uvicorn)")
@@ -39,5 +45,6 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     return 0
