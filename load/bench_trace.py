@@ -5,15 +5,25 @@ with 2,000 locations (100 farms, 100 plants, 200 DCs, 1,600 stores) and about on
 lot per 10 events, in seven levels (harvest, then six transformation levels).
 Every lot goes to a DC and on to two stores where some of it is sold; lots of
 levels 0-5 also go to a plant where two-input transformations make the next
-level. A few "hot" harvest lots feed many first-level transformations, so their
-forward trace reaches thousands of (lot, location) nodes.
+level. Five "hot" harvest lots feed ``--hot-fanout`` first-level transformations
+each, so their forward trace reaches thousands of (lot, location) nodes; one more,
+``HB``, feeds ``--big-fanout``: the biggest answer the generator makes.
 
-Figures: ``events``, ``lots``, ``locations``, ``trace_nodes`` (forward answer
-size), ``trace_p95_ms`` (forward trace of a hot lot), ``backward_nodes``,
-``backward_p95_ms`` (backward trace of last-level lots from a store),
-``recall_s`` (trace, holds appended, FSMA spreadsheet written as CSV and XLSX),
-``generate_s`` and ``flows_rebuild_s`` (lot_flows rebuilt from the log, needed
-until the projector writes it in the append).
+A generated SQLite ledger is kept under ``CACHE``, keyed by the parameters and by
+the sources of the generator and the write path (every ``ledger`` module but the
+read-only ones), and copied from there on the next run; the copy's tree size is
+checked against the generator's count. ``--no-cache`` always generates.
+
+Figures: ``events``, ``lots``, ``locations``; ``trace_nodes`` (the largest hot
+answer; ``trace_nodes_min`` the smallest), ``trace_p95_ms`` and ``trace_p50_ms``
+(forward trace of the hot lots in turn); ``biggest_nodes``, ``biggest_p95_ms`` and
+``biggest_p50_ms`` (forward trace of ``HB``); ``backward_nodes``, ``backward_p95_ms``
+(backward trace of last-level lots from a store); ``recall_s`` (a complete recall of
+a hot lot: trace, holds appended, FSMA spreadsheet written as CSV and XLSX), split
+into ``recall_create_s`` (trace, holds, recall record), ``recall_rows_s`` (the
+recall's trace again and the spreadsheet's rows), ``recall_csv_s``, ``recall_xlsx_s``;
+``generate_s`` (the generation's time, also when the ledger came from the cache,
+``generated_from_cache``).
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ from ledger.log import MAX_BATCH, Ledger
 from ledger.recall import create_recall, recall_trace
 from ledger.schema import Head, Location, Organisation
 from ledger.signing import KEY_FILE
-from ledger.trace import TraceStart, trace
+from ledger.trace import Direction, TraceStart, trace
 from load.ledger_fixtures import ORIGIN, database, open_ledger
 
 GTIN = "09506000134352"
@@ -59,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="ledger size to generate")
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--queries", type=int, default=20, help="traces timed per direction")
-    parser.add_argument("--hot-fanout", type=int, default=14, help="level-1 uses of a hot lot")
+    parser.add_argument("--hot-fanout", type=int, default=12, help="level-1 uses of a hot lot")
     parser.add_argument(
         "--big-fanout", type=int, default=40, help="level-1 uses of the biggest hot lot"
     )
@@ -215,13 +225,13 @@ def _p95(samples: list[float]) -> float:
 
 
 def _timed_traces(
-    ledger: Ledger, starts: list[TraceStart], direction: str
+    ledger: Ledger, starts: list[TraceStart], direction: Direction
 ) -> tuple[list[float], list[int]]:
     times: list[float] = []
     sizes: list[int] = []
     for start in starts:
         t0 = time.perf_counter()
-        result = trace(ledger.engine, [start], direction)  # type: ignore[arg-type]
+        result = trace(ledger.engine, [start], direction)
         times.append(time.perf_counter() - t0)
         sizes.append(len(result.nodes))
     return times, sizes
@@ -318,7 +328,7 @@ def _sqlite_ledger(args: argparse.Namespace) -> Iterator[tuple[Ledger, dict[str,
         hit = not args.no_cache and (cached / "shape.json").exists()
         if hit:
             for name in ("bench.db", KEY_FILE):
-                shutil.copyfile(cached / name, data / name)
+                shutil.copy(cached / name, data / name)
             shape = json.loads((cached / "shape.json").read_text())
         started = time.perf_counter()
         ledger = Ledger.open(settings)
@@ -344,7 +354,7 @@ def _store(ledger: Ledger, data: Path, cached: Path, shape: dict[str, Any]) -> N
     CACHE.mkdir(exist_ok=True)
     part = Path(tempfile.mkdtemp(prefix=f"{cached.name}-", dir=CACHE))
     for name in ("bench.db", KEY_FILE):
-        shutil.copyfile(data / name, part / name)
+        shutil.copy(data / name, part / name)
     (part / "shape.json").write_text(json.dumps(shape))
     try:
         os.rename(part, cached)
