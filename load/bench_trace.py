@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="ledger size to generate")
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--queries", type=int, default=20, help="traces timed per direction")
-    parser.add_argument("--hot-fanout", type=int, default=12, help="level-1 uses of a hot lot")
+    parser.add_argument("--hot-fanout", type=int, default=14, help="level-1 uses of a hot lot")
     parser.add_argument(
         "--big-fanout", type=int, default=40, help="level-1 uses of the biggest hot lot"
     )
