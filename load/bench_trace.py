@@ -329,6 +329,9 @@ def _sqlite_ledger(args: argparse.Namespace) -> Iterator[tuple[Ledger, dict[str,
         if hit:
             for name in ("bench.db", KEY_FILE):
                 shutil.copy(cached / name, data / name)
+                # Flush the copy now: its writeback would otherwise stall the recall's commit.
+                with (data / name).open("rb+") as fh:
+                    os.fsync(fh.fileno())
             shape = json.loads((cached / "shape.json").read_text())
         started = time.perf_counter()
         ledger = Ledger.open(settings)
