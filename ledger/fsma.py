@@ -84,14 +84,17 @@ def _rows(conn: Connection, result: TraceResult) -> list[dict[str, str]]:
     nodes = {(n.gtin, n.lot, n.location) for n in result.nodes}
     lot_ids = result.lot_ids
     entries: dict[int, dict[str, Any]] = {}
+    loads = json.loads
     for chunk in _chunks(lot_ids):
         stmt = (
             select(Entry.seq, Entry.leaf_bytes)
             .join(LotEvent, LotEvent.seq == Entry.seq)
             .where(LotEvent.lot_id.in_(chunk), Entry.event_type.in_(list(_EVENTS)))
         )
-        for seq, data in conn.execute(stmt):
-            entries[int(seq)] = json.loads(data)["event"]
+        # Thousands of rows: the driver's tuples, without SQLAlchemy's Row layer.
+        for seq, data in _fetchall(conn, stmt):
+            if seq not in entries:  # a transformation touches several traced lots
+                entries[seq] = loads(data)["event"]
     lots = {(n.gtin, n.lot): n for n in result.nodes}
     origins = _origins(conn, lot_ids)
     names = _location_names(conn, {loc for _, _, loc in nodes} | set(origins.values()))
@@ -196,6 +199,14 @@ def _origins(conn: Connection, lot_ids: Sequence[int]) -> dict[tuple[str, str], 
     return out
 
 
+def _fetchall(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
+    result = conn.execute(stmt)
+    cursor = result.cursor
+    rows: list[tuple[Any, ...]] = list(cursor.fetchall()) if cursor is not None else []
+    result.close()
+    return rows
+
+
 def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -218,18 +229,27 @@ def to_xlsx(rows: Sequence[dict[str, str]], *, title: str = "FSMA 204") -> bytes
     a frozen header and filters. Written directly as SpreadsheetML with inline strings:
     a general-purpose writer takes seconds for the tens of thousands of rows of a recall."""
     last = _column_letter(len(COLUMNS))
-    body = io.StringIO()
-    for r, values in enumerate([list(COLUMNS), *([row[c] for c in COLUMNS] for row in rows)], 1):
-        body.write(f'<row r="{r}">')
-        for value in values:
-            body.write(f'<c t="inlineStr"><is><t xml:space="preserve">{_xml(value)}</t></is></c>')
-        body.write("</row>")
+    # Cells repeat (names, products, dates, event kinds): each distinct value is escaped once.
+    cells: dict[str, str] = {}
+
+    def cell(value: str) -> str:
+        xml = cells.get(value)
+        if xml is None:
+            xml = cells[value] = (
+                f'<c t="inlineStr"><is><t xml:space="preserve">{_xml(value)}</t></is></c>'
+            )
+        return xml
+
+    body = [
+        f'<row r="{r}">{"".join([cell(v) for v in values])}</row>'
+        for r, values in enumerate([list(COLUMNS), *([row[c] for c in COLUMNS] for row in rows)], 1)
+    ]
     sheet = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<worksheet xmlns="{_MAIN_NS}"><sheetViews><sheetView workbookViewId="0">'
         '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
         "</sheetView></sheetViews>"
-        f"<sheetData>{body.getvalue()}</sheetData>"
+        f"<sheetData>{''.join(body)}</sheetData>"
         f'<autoFilter ref="A1:{last}{len(rows) + 1}"/></worksheet>'
     )
     workbook = (

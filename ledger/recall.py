@@ -7,7 +7,9 @@ every affected lot that still has stock on hand or in transit. A hold is
 lot-wide (every location's stock of the lot is blocked), and the ledger only
 accepts events at the writer's own locations, so each hold is recorded at one
 of the recalling organisation's locations: one where the lot is, if any, else
-its first location. Only that organisation can release those holds.
+its first location. Only that organisation can release those holds. The holds go
+through the ledger's write path as one group commit: all of them or none, under
+one checkpoint.
 
 What is at risk is measured after the holds are in the log, per (location,
 lot): stock on hand plus stock in transit to it. Recovered is what that node
@@ -259,8 +261,9 @@ def create_recall(
                 forbidden=True,
             )
     holds = _hold_events(result, recall_id, reason, own, moment)
-    for i in range(0, len(holds), MAX_BATCH):
-        ledger.append(holds[i : i + MAX_BATCH], actor=actor, now=moment)
+    if holds:  # one transaction and one checkpoint: every hold or none
+        chunks = [holds[i : i + MAX_BATCH] for i in range(0, len(holds), MAX_BATCH)]
+        ledger.append_many([(actor, chunk) for chunk in chunks], now=moment)
     with write_transaction(ledger.engine) as conn:
         created_seq = int(conn.execute(select(Head.tree_size)).scalar_one())
         items = _snapshot(conn, result)
@@ -301,9 +304,10 @@ def _hold_events(
         if n.on_hand > 0 or n.in_transit > 0:
             stocked.setdefault((n.gtin, n.lot), []).append(n)
     text = f"Recall {recall_id}: {reason}"[:200]
+    own_set = set(own)  # thousands of nodes against thousands of locations
     events = []
     for (gtin, lot), nodes in stocked.items():
-        mine = sorted(n.location for n in nodes if n.location in own)
+        mine = sorted(n.location for n in nodes if n.location in own_set)
         events.append(
             {
                 "event_id": str(uuid.uuid5(_NAMESPACE, f"{recall_id}/hold/{gtin}/{lot}")),

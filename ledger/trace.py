@@ -6,10 +6,11 @@ transformation joins (input lot, location) to (output lot, same location).
 One recursive query walks it on SQLite and PostgreSQL alike. Its rows are the
 edges it crossed, so ``UNION`` stops at every edge already seen and return
 trips (A ships to B, B ships back) terminate; with ``max_depth`` the depth is
-carried too and bounds the walk. The same statement joins each reached node's
-quantities (``lot_flows``, ``stock``, shipments in transit). Python only orders
-the answer: a breadth-first pass over the reached edges gives each node its
-depth and one shortest path from a start.
+carried too and bounds the walk. The same statement then fetches, set-based,
+each reached node's quantities (``lot_flows``, ``stock``, shipments in transit),
+and each reached lot's and location's description once (a lot has several nodes,
+a location many). Python only orders the answer: a breadth-first pass over the
+reached edges gives each node its depth and one shortest path from a start.
 """
 
 from __future__ import annotations
@@ -245,6 +246,20 @@ _NEXT = {
 }
 
 
+# The first branch of the answer's UNION ALL gives every column its type (PostgreSQL
+# resolves the branches in order; NULL alone would become text): ten quantities,
+# a lot's gtin, code, product, unit and holds, a location's name and organisation.
+_TYPED_NULLS = ", ".join(
+    [
+        *(["CAST(NULL AS BIGINT)"] * 10),
+        *(["CAST(NULL AS VARCHAR(200))"] * 4),
+        "CAST(NULL AS INTEGER)",
+        "CAST(NULL AS VARCHAR(200))",
+        "CAST(NULL AS VARCHAR(64))",
+    ]
+)
+
+
 def _walk_sql(direction: Direction, seeds: str, bounded: bool) -> str:
     depth_col, depth_seed, depth_next = ("", "", "")
     bound = ""
@@ -260,9 +275,7 @@ def _walk_sql(direction: Direction, seeds: str, bounded: bool) -> str:
         {_STEP[direction].format(bound=bound)}
     ),
     nodes AS (SELECT DISTINCT lot_id, location_id FROM reach)
-    SELECT 'e', src_lot, src_loc, lot_id, location_id,
-           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    SELECT 'e', src_lot, src_loc, lot_id, location_id, {_TYPED_NULLS}
     FROM reach
     UNION ALL
     SELECT 'n', NULL, NULL, n.lot_id, n.location_id,
@@ -271,12 +284,20 @@ def _walk_sql(direction: Direction, seeds: str, bounded: bool) -> str:
            COALESCE(f.disposed, 0), COALESCE(f.adjusted, 0), COALESCE(st.on_hand, 0),
            COALESCE((SELECT SUM(x.quantity - x.received) FROM shipments x
                      WHERE x.lot_id = n.lot_id AND x.to_location = n.location_id), 0),
-           l.gtin, l.lot, l.product, l.unit, l.open_holds, loc.name, loc.org_id, NULL
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL
     FROM nodes n
-    JOIN lots l ON l.id = n.lot_id
     LEFT JOIN lot_flows f ON f.lot_id = n.lot_id AND f.location_id = n.location_id
     LEFT JOIN stock st ON st.lot_id = n.lot_id AND st.location_id = n.location_id
-    LEFT JOIN locations loc ON loc.id = n.location_id
+    UNION ALL
+    SELECT 'l', NULL, NULL, l.id, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           l.gtin, l.lot, l.product, l.unit, l.open_holds, NULL, NULL
+    FROM (SELECT DISTINCT lot_id FROM nodes) k JOIN lots l ON l.id = k.lot_id
+    UNION ALL
+    SELECT 'c', NULL, NULL, NULL, loc.id,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, loc.name, loc.org_id
+    FROM (SELECT DISTINCT location_id FROM nodes) k JOIN locations loc ON loc.id = k.location_id
     """  # noqa: S608 - every fragment is a constant of this module; values are bound
 
 
@@ -323,13 +344,20 @@ def _trace(
     sql = _walk_sql(direction, " UNION ALL ".join(parts), max_depth is not None)
     edges: dict[NodeKey, list[NodeKey]] = {}
     info: dict[NodeKey, Any] = {}
+    lots: dict[int, Any] = {}
+    places: dict[str, Any] = {}
     # Thousands of rows: read the driver's tuples, skipping the Row layer.
     for row in _fetch(conn, sql, params):
-        if row[0] == "e":
+        kind = row[0]
+        if kind == "e":
             if row[1] is not None:
                 edges.setdefault((row[1], row[2]), []).append((row[3], row[4]))
-        else:
+        elif kind == "n":
             info[(row[3], row[4])] = row
+        elif kind == "l":
+            lots[row[3]] = row
+        else:
+            places[row[4]] = row
     # Breadth-first over the reached edges only: depth and one shortest path per node.
     parent: dict[NodeKey, NodeKey | None] = {}
     depth: dict[NodeKey, int] = {}
@@ -353,12 +381,14 @@ def _trace(
         frontier = following
     node = TraceNode
     nodes: dict[NodeKey, TraceNode] = {}
+    no_place = (None,) * 22
     for key in order:  # by depth, then lot id, then location
-        r = info[key]
+        r, lot, place = info[key], lots[key[0]], places.get(key[1], no_place)
         nodes[key] = node(
-            key[0], r[15], r[16], r[17], r[18], key[1],
-            key[1] if r[20] is None else r[20], r[21] or "", (r[19] or 0) > 0, depth[key],
-            r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], parent[key],
+            key[0], lot[15], lot[16], lot[17], lot[18], key[1],
+            key[1] if place[20] is None else place[20], place[21] or "", (lot[19] or 0) > 0,
+            depth[key], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+            parent[key],
         )  # fmt: skip
     starts_found = [nodes[s] for s in sorted(seeds) if s in nodes]
     return TraceResult(direction, max_depth, starts_found, list(nodes.values()), nodes)

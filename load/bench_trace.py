@@ -5,50 +5,80 @@ with 2,000 locations (100 farms, 100 plants, 200 DCs, 1,600 stores) and about on
 lot per 10 events, in seven levels (harvest, then six transformation levels).
 Every lot goes to a DC and on to two stores where some of it is sold; lots of
 levels 0-5 also go to a plant where two-input transformations make the next
-level. A few "hot" harvest lots feed many first-level transformations, so their
-forward trace reaches thousands of (lot, location) nodes.
+level. Five "hot" harvest lots feed ``--hot-fanout`` first-level transformations
+each, so their forward trace reaches thousands of (lot, location) nodes; one more,
+``HB``, feeds ``--big-fanout``: the biggest answer the generator makes.
 
-Figures: ``events``, ``lots``, ``locations``, ``trace_nodes`` (forward answer
-size), ``trace_p95_ms`` (forward trace of a hot lot), ``backward_nodes``,
-``backward_p95_ms`` (backward trace of last-level lots from a store),
-``recall_s`` (trace, holds appended, FSMA spreadsheet written as CSV and XLSX),
-``generate_s`` and ``flows_rebuild_s`` (lot_flows rebuilt from the log, needed
-until the projector writes it in the append).
+A generated SQLite ledger is kept under ``CACHE``, keyed by the parameters and by
+the sources of the generator and the write path (every ``ledger`` module but the
+read-only ones), and copied from there on the next run; the copy's tree size is
+checked against the generator's count. ``--no-cache`` always generates.
+
+Figures: ``events``, ``lots``, ``locations``; ``trace_nodes`` (the largest hot
+answer; ``trace_nodes_min`` the smallest), ``trace_p95_ms`` and ``trace_p50_ms``
+(forward trace of the hot lots in turn); ``biggest_nodes``, ``biggest_p95_ms`` and
+``biggest_p50_ms`` (forward trace of ``HB``); ``backward_nodes``, ``backward_p95_ms``
+(backward trace of last-level lots from a store); ``recall_s`` (a complete recall of
+a hot lot: trace, holds appended, FSMA spreadsheet written as CSV and XLSX), split
+into ``recall_create_s`` (trace, holds, recall record), ``recall_rows_s`` (the
+recall's trace again and the spreadsheet's rows), ``recall_csv_s``, ``recall_xlsx_s``;
+``generate_s`` (the generation's time, also when the ledger came from the cache,
+``generated_from_cache``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
-from ledger.flows import rebuild_flows
+from ledger.config import Settings
 from ledger.fsma import fsma_rows, to_csv, to_xlsx
 from ledger.log import MAX_BATCH, Ledger
 from ledger.recall import create_recall, recall_trace
-from ledger.schema import Location, Organisation
-from ledger.trace import TraceStart, trace
-from load.ledger_fixtures import database, open_ledger
+from ledger.schema import Head, Location, Organisation
+from ledger.signing import KEY_FILE
+from ledger.trace import Direction, TraceStart, trace
+from load.ledger_fixtures import ORIGIN, database, open_ledger
 
 GTIN = "09506000134352"
 LEVELS = 7  # harvest + transformation depth 6
-HOT = 5
+HOT = 5  # hot lots of --hot-fanout level-1 uses each, traced in turn
+BIG = "HB"  # one more hot lot, of --big-fanout uses: the biggest answer the generator makes
 TIME = "2026-11-20T08:00:00+01:00"
+CACHE = Path(tempfile.gettempdir()) / "lotledger-bench-cache"
+# What decides the generated database's bytes: the generator and the write path. The read
+# side (trace, recall, exports) is left out, so changing it keeps the cache.
+_READ_ONLY = {"trace.py", "recall.py", "fsma.py", "export.py", "reports.py", "forecast.py"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="ledger size to generate")
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--queries", type=int, default=20, help="traces timed per direction")
-    parser.add_argument("--hot-fanout", type=int, default=40, help="level-1 uses of a hot lot")
+    parser.add_argument("--hot-fanout", type=int, default=14, help="level-1 uses of a hot lot")
+    parser.add_argument(
+        "--big-fanout", type=int, default=40, help="level-1 uses of the biggest hot lot"
+    )
     parser.add_argument("--seed", type=int, default=204)
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help=f"always generate (SQLite ledgers are otherwise kept under {CACHE})",
+    )
 
 
 def _ev(etype: str, location: str, lot: str, qty: str, **fields: Any) -> dict[str, Any]:
@@ -89,7 +119,7 @@ def _hot_plant(sites: dict[str, list[str]], hot: list[str], lot: str) -> str:
 
 
 def generate(  # noqa: PLR0915 - one generator, read top to bottom
-    ledger: Ledger, events: int, hot_fanout: int, seed: int
+    ledger: Ledger, events: int, hot_fanout: int, big_fanout: int, seed: int
 ) -> dict[str, Any]:
     """Append about ``events`` events; return the lots to trace and the counts."""
     rng = random.Random(seed)
@@ -106,14 +136,17 @@ def generate(  # noqa: PLR0915 - one generator, read top to bottom
 
     at: dict[str, str] = {}  # lot -> where it was made
     pools: dict[str, list[str]] = {}  # plant -> lots received there for the next level
-    hot = [f"H{i}" for i in range(HOT)]
+    hot = [*(f"H{i}" for i in range(HOT)), BIG]
+    # The level-1 transformations that take a hot lot as an input, interleaved.
+    fanouts = [hot_fanout] * HOT + [big_fanout]
+    uses = [h for k in range(max(fanouts)) for h, f in zip(hot, fanouts, strict=True) if k < f]
     level_lots: list[list[str]] = []
     for level in range(LEVELS):
         made: list[str] = []
         wave: list[dict[str, Any]] = []
         if level == 0:
             for n in range(per_level[0]):
-                lot = hot[n] if n < HOT else f"A{n}"
+                lot = hot[n] if n < len(hot) else f"A{n}"
                 farm = sites["farm"][n % 100]
                 wave.append(_ev("register", farm, lot, "100000", product="Romaine", kind="harvest"))
                 at[lot] = farm
@@ -121,14 +154,14 @@ def generate(  # noqa: PLR0915 - one generator, read top to bottom
         else:
             for n in range(per_level[level]):
                 plant = sites["plant"][n % 100]
-                if level == 1 and n < HOT * hot_fanout:  # the hot lots feed many transforms
-                    plant = _hot_plant(sites, hot, hot[n % HOT])
+                if level == 1 and n < len(uses):  # the hot lots feed many transforms
+                    plant = _hot_plant(sites, hot, uses[n])
                 pool = pools.get(plant) or []
                 if not pool:
                     continue
                 inputs = sorted(set(rng.sample(pool, min(2, len(pool)))))
-                if level == 1 and n < HOT * hot_fanout:
-                    inputs = sorted({hot[n % HOT], inputs[0]})
+                if level == 1 and n < len(uses):
+                    inputs = sorted({uses[n], inputs[0]})
                 lot = f"{'ABCDEFG'[level]}{n}"
                 wave.append(
                     {
@@ -179,7 +212,8 @@ def generate(  # noqa: PLR0915 - one generator, read top to bottom
         "events": appended,
         "lots": lots,
         "locations": sum(len(v) for v in sites.values()),
-        "hot": hot,
+        "hot": hot[:HOT],
+        "big": BIG,
         "last": level_lots[-1],
     }
 
@@ -190,31 +224,31 @@ def _p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20, method="inclusive")[18] * 1000
 
 
-def measure(ledger: Ledger, args: argparse.Namespace) -> dict[str, Any]:
-    started = time.perf_counter()
-    shape = generate(ledger, args.events, args.hot_fanout, args.seed)
+def _timed_traces(
+    ledger: Ledger, starts: list[TraceStart], direction: Direction
+) -> tuple[list[float], list[int]]:
+    times: list[float] = []
+    sizes: list[int] = []
+    for start in starts:
+        t0 = time.perf_counter()
+        result = trace(ledger.engine, [start], direction)
+        times.append(time.perf_counter() - t0)
+        sizes.append(len(result.nodes))
+    return times, sizes
+
+
+def measure(ledger: Ledger, shape: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "events": shape["events"],
         "lots": shape["lots"],
         "locations": shape["locations"],
-        "generate_s": round(time.perf_counter() - started, 1),
     }
-    started = time.perf_counter()
-    with ledger.engine.begin() as conn:
-        rebuild_flows(conn)
-    figures["flows_rebuild_s"] = round(time.perf_counter() - started, 1)
-
-    forward: list[float] = []
-    sizes: list[int] = []
-    for q in range(args.queries):
-        start = TraceStart(GTIN, shape["hot"][q % HOT])
-        t0 = time.perf_counter()
-        result = trace(ledger.engine, [start], "forward")
-        forward.append(time.perf_counter() - t0)
-        sizes.append(len(result.nodes))
+    hot = [TraceStart(GTIN, shape["hot"][q % HOT]) for q in range(args.queries)]
+    forward, sizes = _timed_traces(ledger, hot, "forward")
+    big = [TraceStart(GTIN, shape["big"])] * max(2, args.queries // 2)
+    biggest, big_sizes = _timed_traces(ledger, big, "forward")
     rng = random.Random(args.seed + 1)
-    backward: list[float] = []
-    back_sizes: list[int] = []
+    back: list[TraceStart] = []
     for _ in range(args.queries):
         lot = rng.choice(shape["last"])
         with ledger.engine.connect() as conn:
@@ -226,14 +260,16 @@ def measure(ledger: Ledger, args: argparse.Namespace) -> dict[str, Any]:
                 ),
                 {"lot": lot},
             ).scalar_one()
-        t0 = time.perf_counter()
-        result = trace(ledger.engine, [TraceStart(GTIN, lot, store)], "backward")
-        backward.append(time.perf_counter() - t0)
-        back_sizes.append(len(result.nodes))
+        back.append(TraceStart(GTIN, lot, store))
+    backward, back_sizes = _timed_traces(ledger, back, "backward")
     figures.update(
         trace_nodes=max(sizes),
+        trace_nodes_min=min(sizes),
         trace_p95_ms=round(_p95(forward), 1),
         trace_p50_ms=round(statistics.median(forward) * 1000, 1),
+        biggest_nodes=max(big_sizes),
+        biggest_p95_ms=round(_p95(biggest), 1),
+        biggest_p50_ms=round(statistics.median(biggest) * 1000, 1),
         backward_nodes=max(back_sizes),
         backward_p95_ms=round(_p95(backward), 1),
         backward_p50_ms=round(statistics.median(backward) * 1000, 1),
@@ -248,18 +284,101 @@ def measure(ledger: Ledger, args: argparse.Namespace) -> dict[str, Any]:
             reason="benchmark recall",
             classification="I",
         )
+        t1 = time.perf_counter()
         rows = fsma_rows(ledger.engine, recall_trace(ledger, recall.id))
+        t2 = time.perf_counter()
         Path(tmp, "recall.csv").write_text(to_csv(rows), encoding="utf-8")
+        t3 = time.perf_counter()
         Path(tmp, "recall.xlsx").write_bytes(to_xlsx(rows))
-        figures["recall_s"] = round(time.perf_counter() - t0, 2)
-    figures["recall_holds"] = recall.holds_appended
-    figures["recall_rows"] = len(rows)
+        t4 = time.perf_counter()
+    figures.update(
+        recall_s=round(t4 - t0, 2),
+        recall_create_s=round(t1 - t0, 2),
+        recall_rows_s=round(t2 - t1, 2),
+        recall_csv_s=round(t3 - t2, 2),
+        recall_xlsx_s=round(t4 - t3, 2),
+        recall_nodes=len(recall_trace(ledger, recall.id).nodes),
+        recall_holds=recall.holds_appended,
+        recall_rows=len(rows),
+    )
     return figures
 
 
+def _cache_key(args: argparse.Namespace) -> str:
+    """The parameters and the sources that decide the generated ledger."""
+    digest = hashlib.sha256(
+        json.dumps([args.events, args.hot_fanout, args.big_fanout, args.seed]).encode()
+    )
+    root = Path(__file__).resolve().parent.parent
+    sources = [Path(__file__).resolve(), *sorted((root / "ledger").rglob("*.py"))]
+    for path in sources:
+        if path.name not in _READ_ONLY or path.parent.name != "ledger":
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def _sqlite_ledger(args: argparse.Namespace) -> Iterator[tuple[Ledger, dict[str, Any]]]:
+    """A generated SQLite ledger, copied from the cache when the same parameters and sources
+    made one before (the benchmark appends a recall, so it never runs on the cached file)."""
+    cached = CACHE / f"trace-{_cache_key(args)}"
+    with tempfile.TemporaryDirectory(prefix="lotledger-bench-") as tmp:
+        data = Path(tmp)
+        settings = Settings(data, f"sqlite:///{data / 'bench.db'}", ORIGIN, None, None)
+        hit = not args.no_cache and (cached / "shape.json").exists()
+        if hit:
+            for name in ("bench.db", KEY_FILE):
+                shutil.copy(cached / name, data / name)
+                # Flush the copy now: its writeback would otherwise stall the recall's commit.
+                with (data / name).open("rb+") as fh:
+                    os.fsync(fh.fileno())
+            shape = json.loads((cached / "shape.json").read_text())
+        started = time.perf_counter()
+        ledger = Ledger.open(settings)
+        try:
+            if not hit:
+                shape = generate(ledger, args.events, args.hot_fanout, args.big_fanout, args.seed)
+                shape["generate_s"] = round(time.perf_counter() - started, 1)
+            with ledger.engine.connect() as conn:
+                size = conn.execute(select(Head.tree_size)).scalar_one()
+            if size != shape["events"]:
+                raise RuntimeError(f"{cached}: {size} entries, expected {shape['events']}")
+            if not hit and not args.no_cache:
+                _store(ledger, data, cached, shape)
+            shape["cached"] = hit
+            yield ledger, shape
+        finally:
+            ledger.close()
+
+
+def _store(ledger: Ledger, data: Path, cached: Path, shape: dict[str, Any]) -> None:
+    with ledger.engine.connect() as conn:  # fold the WAL into the file before copying it
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    CACHE.mkdir(exist_ok=True)
+    part = Path(tempfile.mkdtemp(prefix=f"{cached.name}-", dir=CACHE))
+    for name in ("bench.db", KEY_FILE):
+        shutil.copy(data / name, part / name)
+    (part / "shape.json").write_text(json.dumps(shape))
+    try:
+        os.rename(part, cached)
+    except OSError:  # another run stored it first
+        shutil.rmtree(part)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    with database(args.db) as url, open_ledger(url) as ledger:
-        return measure(ledger, args)
+    if args.db == "sqlite":
+        with _sqlite_ledger(args) as (ledger, shape):
+            figures = measure(ledger, shape, args)
+    else:
+        with database(args.db) as url, open_ledger(url) as ledger:
+            started = time.perf_counter()
+            shape = generate(ledger, args.events, args.hot_fanout, args.big_fanout, args.seed)
+            shape["generate_s"] = round(time.perf_counter() - started, 1)
+            shape["cached"] = False
+            figures = measure(ledger, shape, args)
+    figures["generate_s"] = shape.get("generate_s")
+    figures["generated_from_cache"] = shape["cached"]
+    return figures
 
 
 if __name__ == "__main__":  # until load/bench.py lists "trace"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,16 @@ def _schema_url(schema: str) -> str:
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     """A URL to an empty database of the backend under test."""
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(directory: Path) -> Iterator[str]:
+    """An empty database of the backend under test (a file in ``directory``, or a fresh
+    PostgreSQL schema), dropped on exit. For fixtures of any scope."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        yield f"sqlite:///{directory / 'ledger.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:16]}"
     admin = create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
@@ -61,8 +70,12 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+def make_settings(directory: Path, database_url: str) -> Settings:
     return Settings(
-        data_dir=tmp_path / "data",
+        data_dir=directory / "data",
         database_url=database_url,
         origin="test.lotledger.example/log",
         signing_key_path=None,

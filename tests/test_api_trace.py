@@ -21,6 +21,7 @@ from ledger.demo_data import LETTUCE, SALAD, STORES, TOMATO, DemoResult, load_de
 from ledger.fsma import COLUMNS
 from ledger.log import Ledger
 from tests.api_fixtures import ApiClient
+from tests.conftest import fresh_database, make_settings
 
 TODAY = datetime(2026, 6, 2, 12, tzinfo=UTC)  # in the past: no event is in the future
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -32,6 +33,7 @@ class Demo:
     api: ApiClient
     data: DemoResult
     farm_manager: str  # a manager of Green Valley (the demo itself has only its supplier key)
+    settings: Settings | None = None  # where the ledger lives, for the CLI
 
     def key(self, name: str) -> str:
         return self.data.keys[name]
@@ -45,18 +47,28 @@ class Demo:
         return self.key("foodagency/regulator")
 
 
-@pytest.fixture
-def demo(ledger: Ledger) -> Iterator[Demo]:
-    yield from open_demo(ledger)
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """One demo ledger for the whole module: every test here only reads (GET requests and
+    the read-only ``recall`` command), so loading the demo once per test would only cost
+    time. Tests that append (recalls) use ``open_demo`` on their own ledger."""
+    directory = tmp_path_factory.mktemp("demo")
+    with fresh_database(directory) as url:
+        settings = make_settings(directory, url)
+        ledger = Ledger.open(settings)
+        try:
+            yield from open_demo(ledger, settings)
+        finally:
+            ledger.close()
 
 
-def open_demo(ledger: Ledger) -> Iterator[Demo]:
+def open_demo(ledger: Ledger, settings: Settings | None = None) -> Iterator[Demo]:
     """The demo dataset (as of TODAY) behind the app, plus a Green Valley manager key."""
     data = load_demo(ledger, today=TODAY)
     farm_manager = keys.create_key(ledger.engine, "greenvalley", "manager", "test").secret
     api = ApiClient(create_app(ledger))
     try:
-        yield Demo(ledger, api, data, farm_manager)
+        yield Demo(ledger, api, data, farm_manager, settings)
     finally:
         api.close()
 
@@ -264,10 +276,10 @@ def test_exports(demo: Demo) -> None:
     assert store.status_code == 403
 
 
-def test_cli_recall_lookup(
-    capsys: pytest.CaptureFixture[str], settings: Settings, demo: Demo
-) -> None:
+def test_cli_recall_lookup(capsys: pytest.CaptureFixture[str], demo: Demo) -> None:
     lettuce, salad = demo.data.lots["lettuce"][0], demo.data.lots["salad"][0]
+    settings = demo.settings
+    assert settings is not None
     db = ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url]
     assert main(["recall", f"{LETTUCE}/{lettuce}", *db, "--json"]) == 0
     api = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.manager).json()
