@@ -152,6 +152,7 @@ class Register(_LotQuantity):
     type: Literal["register"]
     kind: Literal["harvest", "pack", "produce", "land"] = "pack"
     product: Text
+    #: Filled in by the ledger when absent: production date (or event date) + shelf life.
     expiry: IsoDate | None = None
     production_date: IsoDate | None = None
 
@@ -192,6 +193,7 @@ class TransformOutput(_Model):
     quantity: Quantity
     unit: Unit
     product: Text
+    #: Filled in by the ledger when absent: the event's date + the product's shelf life.
     expiry: IsoDate | None = None
 
 
@@ -271,7 +273,8 @@ class OrderLine(_Model):
     gtin: Gtin
     quantity: Quantity
     unit: Unit
-    #: Price per unit; the product's unit cost when absent. Decides whether approval is needed.
+    #: Price per unit. The ledger fills in the product's unit cost when it is absent (a
+    #: product with no cost keeps none: 0). Decides whether approval is needed.
     unit_price: Quantity | None = None
 
 
@@ -282,6 +285,9 @@ class OrderPlaced(_Event):
     order_id: Text
     supplier_location: LocationId
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
+    #: Set by the ledger when the order is appended: whether the order's value was over the
+    #: buying organisation's approval limit then. A client never sends it.
+    approval_required: bool | None = None
 
 
 class OrderConfirmed(_Event):

@@ -9,7 +9,8 @@ the entry's ``recorded_at``, never the wall clock, so a replay is deterministic.
 
 Inventory rules (issue 7): stock never goes negative; only approved lots move (a lot's
 status, in ``lot_states``, is set by hold events of each kind and cleared by releases);
-a lot without a given expiry gets one from its product's shelf life; nothing is shipped,
+a lot's expiry is the one its event states (the ledger fills in the product's shelf
+life at append time, ``ledger.completion``: the projector reads no master data); nothing is shipped,
 sold or used after its expiry (judged on the event's own date); received quantities
 refused as damaged or out of temperature never enter stock; sales, consumption,
 disposals and count adjustments are summed per (location, product, day) in
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -38,7 +38,6 @@ from ledger.errors import (
 )
 from ledger.flows import FlowAccumulator
 from ledger.projection_orders import (
-    DEFAULT_APPROVAL_LIMIT,
     OrderRules,
     OrderState,
     _b,
@@ -51,9 +50,6 @@ from ledger.schema import (
     Location,
     Lot,
     LotStatusRecord,
-    OrderPolicy,
-    Product,
-    ProductTerms,
     Shipment,
     Stock,
     Transformation,
@@ -88,12 +84,6 @@ def status_of(counts: Sequence[int]) -> str:
         if count > 0:
             return HOLD_STATUS[kind]
     return APPROVED
-
-
-def shelf_life_expiry(day: str, shelf_life_days: int | None) -> str | None:
-    if shelf_life_days is None:
-        return None
-    return (date.fromisoformat(day) + timedelta(days=shelf_life_days)).isoformat()
 
 
 @dataclass(slots=True)
@@ -131,12 +121,6 @@ class ShipmentState:
 
 
 @dataclass(slots=True)
-class ProductInfo:
-    shelf_life_days: int | None
-    unit_cost: int
-
-
-@dataclass(slots=True)
 class Applied:
     """One event to apply: its position in the request, its seq, who wrote it."""
 
@@ -162,8 +146,6 @@ class BatchProjector(OrderRules):
     # Stored open holds per (lot id, org): dicts of seq, kind, released_seq.
     stored_holds: dict[tuple[int, str], list[dict[str, Any]]] = field(default_factory=dict)
     transformations: list[dict[str, Any]] = field(default_factory=list)
-    products: dict[str, ProductInfo | None] = field(default_factory=dict)
-    policies: dict[str, int] = field(default_factory=dict)
     # (location, gtin, day, kind, reason) -> micro-units, added to inventory_daily.
     daily: dict[tuple[str, str, str, str, str], int] = field(default_factory=dict)
     order_lots: list[tuple[Any, ...]] = field(default_factory=list)
@@ -179,8 +161,6 @@ class BatchProjector(OrderRules):
         lot_keys: set[tuple[str, str]] = set()
         location_ids: set[str] = set()
         order_ids: set[str] = set()
-        gtins: set[str] = set()
-        buyers: set[str] = set()
         releases: set[tuple[str, str]] = set()
         for item in batch:
             e = item.event
@@ -200,23 +180,11 @@ class BatchProjector(OrderRules):
             etype = fields["type"]
             if etype not in _PRELOAD_TYPES:
                 continue
-            if etype == "register":
-                if e.expiry is None:  # type: ignore[attr-defined]
-                    gtins.add(e.lot.gtin)  # type: ignore[attr-defined]
-            elif etype == "transform":
-                gtins.update(o.lot.gtin for o in e.outputs if o.expiry is None)  # type: ignore[attr-defined]
-            elif etype == "order_placed":
-                gtins.update(line.gtin for line in e.lines)  # type: ignore[attr-defined]
-                buyers.add(item.actor)
-            elif etype == "release":
+            if etype == "release":
                 releases.add(e.lot.key)  # type: ignore[attr-defined]
         self._load_locations(location_ids)
         self._load_lots(lot_keys)
         self._load_orders(order_ids)
-        if gtins:
-            self._load_products(gtins)
-        if buyers:
-            self._load_policies(buyers)
         if releases:
             self._load_stored_holds(
                 {lot.id for key in releases if (lot := self.lots.get(key)) is not None}
@@ -280,31 +248,6 @@ class BatchProjector(OrderRules):
                     self.lots[(row[1], row[2])] = lot
         for k in missing:
             self.lots.setdefault(k, None)
-
-    def _load_products(self, gtins: Iterable[str]) -> None:
-        missing = sorted(g for g in gtins if g not in self.products)
-        for chunk in _chunks(missing):
-            rows = self.conn.execute(
-                select(Product.gtin, Product.shelf_life_days, ProductTerms.unit_cost)
-                .outerjoin(ProductTerms, ProductTerms.gtin == Product.gtin)
-                .where(Product.gtin.in_(chunk))
-            )
-            for gtin, days, cost in rows:
-                self.products[gtin] = ProductInfo(days, cost or 0)
-        for g in missing:
-            self.products.setdefault(g, None)
-
-    def _load_policies(self, orgs: Iterable[str]) -> None:
-        missing = sorted(o for o in orgs if o not in self.policies)
-        for chunk in _chunks(missing):
-            rows = self.conn.execute(
-                select(OrderPolicy.org_id, OrderPolicy.approval_limit).where(
-                    OrderPolicy.org_id.in_(chunk)
-                )
-            )
-            self.policies.update((r[0], r[1]) for r in rows)
-        for o in missing:
-            self.policies.setdefault(o, DEFAULT_APPROVAL_LIMIT)
 
     def _load_stored_holds(self, lot_ids: Iterable[int]) -> None:
         """Open holds written by earlier batches, for the lots this batch releases."""
@@ -525,14 +468,8 @@ class BatchProjector(OrderRules):
             raise RuleViolation(
                 item.index, f"lot {ref.gtin}/{ref.lot} is already registered", field_name
             )
-        if expiry is None:
-            # Every lot gets an expiry: given, or the product's shelf life from production.
-            if ref.gtin not in self.products:
-                self._load_products([ref.gtin])
-            terms = self.products[ref.gtin]
-            if terms is not None:
-                start = item.event.__dict__.get("production_date") or item.event.event_time[:10]  # type: ignore[attr-defined]
-                expiry = shelf_life_expiry(start, terms.shelf_life_days)
+        # The expiry is the event's: when the client gave none, the ledger filled in the
+        # product's shelf life at append time (ledger.completion), so a replay agrees.
         lot = LotState(
             id=lot_id_for(item.seq, position),
             gtin=ref.gtin,
@@ -853,7 +790,7 @@ class BatchProjector(OrderRules):
 
 
 _VERB = {"sold": "sell", "used": "use", "disposed": "dispose"}
-_PRELOAD_TYPES = frozenset(("register", "transform", "order_placed", "release"))
+_PRELOAD_TYPES = frozenset(("release",))
 _LOT_COLS = (
     "id",
     "gtin",
