@@ -25,6 +25,7 @@ from ledger.db import read_transaction
 from ledger.errors import EventValidationError, InsufficientStock, NotFound, Problem
 from ledger.log import AppendResult, Ledger
 from ledger.projection import APPROVED
+from ledger.projection_orders import ENDED_ORDER_STATUSES
 from ledger.quantity import SCALE, format_micro, parse_decimal
 from ledger.schema import (
     Location,
@@ -272,7 +273,7 @@ def in_transit(engine: Engine, location_id: str, *, viewer: str | None) -> list[
             order_id,
         )
         for seq, sid, g, code, unit, frm, to, qty, recv, order_id, status in rows
-        if status not in ("closed", "cancelled", "fulfilled")
+        if status not in ENDED_ORDER_STATUSES
     ]
 
 

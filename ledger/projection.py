@@ -38,6 +38,7 @@ from ledger.errors import (
 )
 from ledger.flows import FlowAccumulator
 from ledger.projection_orders import (
+    ENDED_ORDER_STATUSES,
     OrderRules,
     OrderState,
     _b,
@@ -50,6 +51,7 @@ from ledger.schema import (
     Location,
     Lot,
     LotStatusRecord,
+    OrderLot,
     Shipment,
     Stock,
     Transformation,
@@ -116,6 +118,8 @@ class ShipmentState:
     shipment_id: str | None
     quantity: int
     received: int
+    #: The purchase order of this ledger the shipment was made against, if any.
+    order_id: str | None = None
     new: bool = False
     dirty: bool = False
 
@@ -301,13 +305,16 @@ class BatchProjector(OrderRules):
             Shipment.shipment_id,
             Shipment.quantity,
             Shipment.received,
+            OrderLot.order_id,
         )
         for key in missing:
             self.shipments[key] = []
         lot_ids = sorted({k[0] for k in missing})
+        order_ids: set[str] = set()
         for chunk in _chunks(lot_ids):
             rows = self.conn.execute(
                 select(*cols)
+                .outerjoin(OrderLot, OrderLot.seq == Shipment.seq)
                 .where(Shipment.lot_id.in_(chunk), Shipment.received < Shipment.quantity)
                 .order_by(Shipment.seq)
             )
@@ -315,11 +322,25 @@ class BatchProjector(OrderRules):
                 key = (row[1], row[2], row[3])
                 if key in missing:
                     self.shipments[key].append(ShipmentState(*row))
+                    if row[7] is not None:
+                        order_ids.add(row[7])
+        # A shipment of an ended (closed, cancelled, fulfilled) order is no longer open.
+        self._load_orders(order_ids)
         # Shipments made earlier in this batch come after every stored one.
         for shipment in self.new_shipments:
             key = (shipment.lot_id, shipment.from_location, shipment.to_location)
             if key in missing:
                 self.shipments[key].append(shipment)
+
+    def _order_ended(self, order_id: str | None) -> bool:
+        """Whether a shipment's order is closed, cancelled or fulfilled: what it did not
+        deliver by then never will be, so a receipt cannot match the shipment."""
+        if order_id is None:
+            return False
+        if order_id not in self.orders:
+            self._load_orders([order_id])
+        order = self.orders[order_id]
+        return order is not None and order.status in ENDED_ORDER_STATUSES
 
     def _open_shipments(self, lot_id: int, origin: str, dest: str) -> list[ShipmentState]:
         key = (lot_id, origin, dest)
@@ -505,10 +526,13 @@ class BatchProjector(OrderRules):
             self._not_expired(item, lot, "shipped")
         qty = parse_decimal(e.quantity)
         self._take(item, e.location, lot, qty, "ship")
+        order_id = None
         if e.reference is not None and e.reference.type == "po":
             self._order_movement(item, e.reference.number, lot, "ship", qty, 0, 0)
+            if self.orders.get(e.reference.number) is not None:  # an order of this ledger
+                order_id = e.reference.number
         shipment = ShipmentState(
-            item.seq, lot.id, e.location, e.to_location, e.shipment_id, qty, 0, new=True
+            item.seq, lot.id, e.location, e.to_location, e.shipment_id, qty, 0, order_id, new=True
         )
         self.new_shipments.append(shipment)
         # Receipts later in this batch must see it; their keys were preloaded.
@@ -538,7 +562,9 @@ class BatchProjector(OrderRules):
         open_ = [
             s
             for s in self._open_shipments(lot.id, e.from_location, e.location)
-            if s.received < s.quantity and (e.shipment_id is None or s.shipment_id == e.shipment_id)
+            if s.received < s.quantity
+            and (e.shipment_id is None or s.shipment_id == e.shipment_id)
+            and not self._order_ended(s.order_id)
         ]
         if not open_ and not e.unsolicited:
             raise RuleViolation(

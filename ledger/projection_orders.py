@@ -31,6 +31,10 @@ _CHUNK = 400
 #: buying organisation has its own limit (``order_policies``).
 DEFAULT_APPROVAL_LIMIT = 5000 * SCALE
 
+#: An order in one of these has ended: its unreceived shipments are no longer in transit
+#: and no receipt matches them.
+ENDED_ORDER_STATUSES = ("closed", "cancelled", "fulfilled")
+
 
 def order_value(lines: Iterable[tuple[int, int]]) -> int:
     """An order's value in micro-units from its lines' (quantity, unit price) micro-units."""
