@@ -43,7 +43,10 @@ _COMPLETED = ("register", "transform", "order_placed")
 def shelf_life_expiry(day: str, shelf_life_days: int | None) -> str | None:
     if shelf_life_days is None:
         return None
-    return (date.fromisoformat(day) + timedelta(days=shelf_life_days)).isoformat()
+    try:
+        return (date.fromisoformat(day) + timedelta(days=shelf_life_days)).isoformat()
+    except OverflowError:  # a production date near year 9999: no expiry to fill in
+        return None
 
 
 def server_field_problems(events: Sequence[BaseModel]) -> list[Problem]:

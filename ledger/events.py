@@ -95,6 +95,10 @@ def _signed(value: str) -> str:
     return quantity.normalize(value, signed=True)
 
 
+def _non_negative(value: str) -> str:
+    return quantity.normalize(value, allow_zero=True)
+
+
 def _sensor_value(value: str) -> str:
     return quantity.normalize(value, signed=True, allow_zero=True)
 
@@ -232,6 +236,11 @@ class Adjust(_Event):
     variance: SignedQuantity
     unit: Unit
     reason: Literal["count", "damage", "theft", "spoilage", "found", "other"]
+    #: The quantity the count found. When given, the ledger applies the variance only if
+    #: the stock on hand plus the variance equals it, under the log's lock; otherwise the
+    #: stock changed since the variance was computed (another count, a sale) and the event
+    #: is refused (409 stale-count), so two concurrent counts never both adjust.
+    counted: Annotated[str, Field(examples=["12"]), AfterValidator(_non_negative)] | None = None
 
 
 class Hold(_Event):

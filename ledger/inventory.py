@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, and_, or_, select
 
 from ledger.db import read_transaction
-from ledger.errors import EventValidationError, InsufficientStock, NotFound, Problem
+from ledger.errors import EventValidationError, InsufficientStock, NotFound, Problem, StaleCount
 from ledger.log import AppendResult, Ledger
 from ledger.projection import APPROVED
 from ledger.projection_orders import ENDED_ORDER_STATUSES
@@ -41,6 +41,8 @@ from verifier.gs1 import IdentifierError, validate_gtin
 
 DEFAULT_REMOVAL_DAYS = 1
 COUNT_REASONS = ("count", "damage", "theft", "spoilage", "found", "other")
+#: How often a count is computed again when the stock changed under it before giving up.
+COUNT_ATTEMPTS = 5
 
 
 class StockItem(NamedTuple):
@@ -363,14 +365,47 @@ def record_count(
     when: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], AppendResult | None]:
     """A stock count: for each counted (gtin, lot, quantity) whose count differs from the
-    stock on hand, an adjust event with the variance and ``reason``. Returns the events
-    and the append's result (None when every count matched)."""
+    stock on hand, an adjust event with the variance, the counted quantity and ``reason``.
+    Returns the events and the append's result (None when every count matched).
+
+    The variance is read outside the append's transaction, so each event also states the
+    quantity counted: the write path applies it only if the stock on hand still gives that
+    variance. When the stock changed in between (a concurrent count of the same lot, a
+    sale), the count is computed again against the new stock, so the stock ends at what
+    was counted and two concurrent counts never both adjust."""
     if reason not in COUNT_REASONS:
         raise EventValidationError(
             [Problem(0, "reason", f"{reason!r} is not one of {', '.join(COUNT_REASONS)}")]
         )
     moment = when or datetime.now(UTC)
     keys = [(_gtin(g, i), code) for i, (g, code, _) in enumerate(counts)]
+    counted: list[int] = []
+    for index, (_, _, text) in enumerate(counts):
+        try:
+            counted.append(parse_decimal(text))
+        except ValueError as exc:
+            raise EventValidationError([Problem(index, "quantity", str(exc))]) from None
+    for attempt in range(COUNT_ATTEMPTS):
+        events = _count_events(ledger, location_id, keys, counted, actor, reason, moment)
+        if not events:
+            return events, None
+        try:
+            return events, ledger.append(events, actor=actor, now=moment)
+        except StaleCount:
+            if attempt == COUNT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _count_events(
+    ledger: Ledger,
+    location_id: str,
+    keys: list[tuple[str, str]],
+    counted: list[int],
+    actor: str,
+    reason: str,
+    moment: datetime,
+) -> list[dict[str, Any]]:
     with read_transaction(ledger.engine) as conn:
         check_location(conn, location_id, actor)
         rows = conn.execute(
@@ -380,14 +415,11 @@ def record_count(
         ).all()
     known = {(g, code): (unit, on_hand or 0) for g, code, unit, on_hand in rows}
     events: list[dict[str, Any]] = []
-    for index, ((g, code), (_, _, counted)) in enumerate(zip(keys, counts, strict=True)):
+    for index, ((g, code), quantity) in enumerate(zip(keys, counted, strict=True)):
         if (g, code) not in known:
             raise EventValidationError([Problem(index, "lot", f"unknown lot {g}/{code}")])
         unit, on_hand = known[(g, code)]
-        try:
-            variance = parse_decimal(counted) - on_hand
-        except ValueError as exc:
-            raise EventValidationError([Problem(index, "quantity", str(exc))]) from None
+        variance = quantity - on_hand
         if variance == 0:
             continue
         events.append(
@@ -398,10 +430,9 @@ def record_count(
                 "location": location_id,
                 "lot": {"gtin": g, "lot": code},
                 "variance": format_micro(variance),
+                "counted": format_micro(quantity),
                 "unit": unit,
                 "reason": reason,
             }
         )
-    if not events:
-        return events, None
-    return events, ledger.append(events, actor=actor, now=moment)
+    return events

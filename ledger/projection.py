@@ -35,6 +35,7 @@ from ledger.errors import (
     LotOnHold,
     Problem,
     RuleViolation,
+    StaleCount,
 )
 from ledger.flows import FlowAccumulator
 from ledger.projection_orders import (
@@ -676,6 +677,20 @@ class BatchProjector(OrderRules):
         lot = self._lot(item, e.lot)
         self._check_unit(item, lot, e.unit)
         variance = parse_decimal(e.variance, signed=True)
+        if e.counted is not None:
+            key = (e.location, lot.id)
+            if key not in self.stock:
+                self._load_stock([key])
+            on_hand, counted = self.stock[key], parse_decimal(e.counted)
+            if on_hand + variance != counted:
+                raise StaleCount(
+                    item.index,
+                    f"the count found {e.counted} of lot {lot.gtin}/{lot.lot} but the "
+                    f"variance {e.variance} was computed against {format_micro(counted - variance)}"
+                    f" on hand; {format_micro(on_hand)} is on hand now: count again",
+                    "variance",
+                    {"on_hand": format_micro(on_hand), "counted": e.counted},
+                )
         if variance < 0:
             self._take(item, e.location, lot, -variance, "count down", "variance")
         else:
