@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, and_, or_, select
@@ -100,10 +101,12 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
-@lru_cache(maxsize=4096)
 def removal_date(expiry: str | None, removal_days: int | None) -> str | None:
-    if expiry is None:
-        return None
+    return None if expiry is None else _removal(expiry, removal_days)
+
+
+@lru_cache(maxsize=4096)
+def _removal(expiry: str, removal_days: int | None) -> str:
     days = DEFAULT_REMOVAL_DAYS if removal_days is None else removal_days
     return (date.fromisoformat(expiry) - timedelta(days=days)).isoformat()
 
@@ -148,7 +151,9 @@ def location_stock(
 ) -> list[StockItem]:
     """Every lot on hand at the location, soonest removal first. Three plain queries (stock
     with its lots; the few lots not approved; the removal days of the products present)
-    rather than one with outer joins: this is read for locations of 10,000 lots."""
+    rather than one with outer joins: this is read for locations of 10,000 lots. The rows
+    come off the DB-API cursor as plain tuples and become ``StockItem`` tuples without a
+    Python-level call per row; the sort keys are C-level item getters."""
     day = (today or today_utc()).isoformat()
     stmt = (
         select(Stock.lot_id, Stock.on_hand, Lot.gtin, Lot.lot, Lot.product, Lot.unit, Lot.expiry)
@@ -159,7 +164,10 @@ def location_stock(
         stmt = stmt.where(Lot.gtin == gtin)
     with read_transaction(engine) as conn:
         check_location(conn, location_id, viewer)
-        rows = conn.execute(stmt).all()
+        # Every column is a plain int or str: the driver's tuples need no result processing.
+        result = conn.execute(stmt)
+        rows: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
+        result.close()
         # lot_states is sparse (lots ever held): walk it, not the location's stock.
         states: dict[int, str] = dict(
             conn.execute(
@@ -172,28 +180,36 @@ def location_stock(
             ).all()
         )
         removal_days = product_removal_days(conn, {row[2] for row in rows})
-    items = []
-    fmt = _quantity_text
+    new = tuple.__new__
+    fmt: dict[int, str] = {}  # locations hold many equal quantities
+    removal_of = _removal
+    days_of = removal_days.get
+    state_of = states.get
+    dated: list[StockItem] = []
+    undated: list[StockItem] = []
     for lot_id, on_hand, g, code, product, unit, expiry in rows:
-        status = states.get(lot_id, APPROVED)
-        removal = removal_date(expiry, removal_days.get(g))
-        pickable = status == APPROVED and (removal is None or removal >= day)
-        items.append(
-            StockItem(
-                location_id,
-                g,
-                code,
-                product,
-                unit,
-                fmt(on_hand),
-                status,
-                expiry,
-                removal,
-                pickable,
-            )
-        )
-    items.sort(key=_removal_order)
-    return items
+        status = state_of(lot_id, APPROVED)
+        text = fmt.get(on_hand)
+        if text is None:
+            text = fmt[on_hand] = _quantity_text(on_hand)
+        if expiry is None:
+            pickable = status == APPROVED
+            undated.append(new(StockItem, (location_id, g, code, product, unit, text,
+                                           status, None, None, pickable)))  # fmt: skip
+        else:
+            removal = removal_of(expiry, days_of(g))
+            pickable = status == APPROVED and removal >= day
+            dated.append(new(StockItem, (location_id, g, code, product, unit, text,
+                                         status, expiry, removal, pickable)))  # fmt: skip
+    # Soonest removal first, then product and lot; lots without an expiry last.
+    dated.sort(key=_BY_REMOVAL)
+    undated.sort(key=_BY_LOT)
+    dated += undated
+    return dated
+
+
+_BY_REMOVAL = itemgetter(8, 1, 2)
+_BY_LOT = itemgetter(1, 2)
 
 
 def product_removal_days(conn: Connection, gtins: set[str]) -> dict[str, int]:
@@ -208,10 +224,6 @@ def product_removal_days(conn: Connection, gtins: set[str]) -> dict[str, int]:
             ).all()
         )
     return found
-
-
-def _removal_order(item: StockItem) -> tuple[str, str, str]:
-    return (item.removal_date or "9999", item.gtin, item.lot)
 
 
 def _quantity_text(micro: int) -> str:

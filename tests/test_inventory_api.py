@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.openapi.utils import get_openapi
 
 from api.routers import orders, replenishment, reports, stock
+from ledger.inventory import StockItem
 from ledger.log import Ledger
 from ledger.masterdata import create_product
 from ledger.terms import set_terms
@@ -173,3 +174,28 @@ def test_replenishment_over_http(
     assert "Roles: supplier, warehouse, manager" in " ".join(ship["description"].split())
     assert {"401", "403", "404", "409", "422"} <= set(ship["responses"])
     assert len(schema["paths"]) == 22
+
+
+def test_stock_document_is_the_documented_model(
+    world: Ledger,
+    client: ApiClient,  # noqa: F811
+    api_keys: Keys,  # noqa: F811
+) -> None:
+    # The stock answer is encoded straight from the ledger's tuples: their fields, less the
+    # location, must be StockItemOut's, in order, and the body must validate as StockOut.
+    assert StockItem._fields[1:] == tuple(stock.StockItemOut.model_fields)
+    world.append(
+        [
+            salad("A", "2.5", "2026-12-01", at="store-1"),
+            salad("B", "3", "2026-11-25", at="store-1"),
+        ],
+        actor="retail",
+    )
+    got = client.get("/v1/stock/store-1", key=api_keys.store)
+    assert got.headers["content-type"] == "application/json"
+    body = stock.StockOut.model_validate_json(got.content)
+    assert [(i.lot, i.on_hand, i.removal_date, i.pickable) for i in body.items] == [
+        ("B", "3", "2026-11-24", True),
+        ("A", "2.5", "2026-11-30", True),
+    ]
+    assert body.location_id == "store-1"
