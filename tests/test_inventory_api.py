@@ -167,13 +167,26 @@ def test_replenishment_over_http(
     assert client.request("PUT",
         f"/v1/replenishment/terms/{SALAD}", json={"case_pack": "6"}, key=api_keys.store
     ).status_code == 403  # fmt: skip
+    # A product ordered from two suppliers, each with its own lead time.
+    url = f"/v1/replenishment/terms/{SALAD}/suppliers"
+    two = {"suppliers": [{"supplier_location": "retail-dc", "lead_time_days": 1},
+                         {"supplier_location": "fresh-plant", "lead_time_days": 3}]}  # fmt: skip
+    assert client.request("PUT", url, json=two, key=api_keys.store).status_code == 403
+    bad = {"suppliers": [*two["suppliers"], {"supplier_location": "mars", "lead_time_days": 1}]}
+    refused = client.request("PUT", url, json=bad, key=api_keys.manager)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "suppliers.2.supplier_location"
+    assert client.get(url, key=api_keys.store).json()["suppliers"] == []  # nothing written
+    put = client.request("PUT", url, json=two, key=api_keys.manager)
+    assert put.status_code == 200
+    assert client.get(url, key=api_keys.store).json() == {"gtin": SALAD, **two}
     # Each operation is documented, with its roles and problem responses.
     routes = [r for m in (stock, orders, replenishment, reports) for r in m.router.routes]
     schema = get_openapi(title="t", version="1", routes=routes)
     ship = schema["paths"]["/v1/orders/{order_id}/ship"]["post"]
     assert "Roles: supplier, warehouse, manager" in " ".join(ship["description"].split())
     assert {"401", "403", "404", "409", "422"} <= set(ship["responses"])
-    assert len(schema["paths"]) == 22
+    assert len(schema["paths"]) == 23
 
 
 def test_stock_document_is_the_documented_model(
