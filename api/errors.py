@@ -9,6 +9,7 @@ EventValidationError       422     validation-error (``errors``: index, field, m
 RequestValidationError     422     validation-error (FastAPI's parameter and body checks)
 InsufficientStock          409     insufficient-stock
 LotOnHold                  409     lot-on-hold
+StaleCount                 409     stale-count
 RecallConflict             409     recall-conflict (403 forbidden: not the caller's)
 ForbiddenLocation          403     forbidden-location
 RuleViolation              409     rule-violation
@@ -44,6 +45,7 @@ from ledger.errors import (
     LotOnHold,
     NotFound,
     RuleViolation,
+    StaleCount,
 )
 from ledger.recall import RecallConflict
 
@@ -142,6 +144,8 @@ def problem_for(exc: LedgerError, instance: str | None = None) -> Response:
             slug, status = "insufficient-stock", 409
         elif isinstance(exc, LotOnHold):
             slug, status = "lot-on-hold", 409
+        elif isinstance(exc, StaleCount):
+            slug, status = "stale-count", 409
         elif isinstance(exc, ForbiddenLocation):
             # An authorization failure for this caller, not a conflict with the ledger's state.
             slug, status = "forbidden-location", 403

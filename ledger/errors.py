@@ -4,7 +4,8 @@ LedgerError                     root
 ├── EventValidationError        a batch breaks the event schema (per-event index and field)
 ├── RuleViolation               well-formed, but the ledger's state forbids it (409)
 │   ├── InsufficientStock
-│   └── LotOnHold
+│   ├── LotOnHold
+│   └── StaleCount              a count's variance was computed against changed stock
 ├── IdempotencyConflict         an event id already used for different content (409)
 ├── NotFound                    an entry, lot, location or checkpoint that does not exist
 ├── InvalidRange                a log range or proof request outside the tree (400)
@@ -72,6 +73,11 @@ class ForbiddenLocation(RuleViolation):
 
 class LotOnHold(RuleViolation):
     """Moving a lot that is on hold, quarantined or recalled."""
+
+
+class StaleCount(RuleViolation):
+    """An adjust event whose ``counted`` quantity is not the stock on hand plus its variance:
+    the variance was computed against stock that has changed since (another count, a sale)."""
 
 
 class IdempotencyConflict(LedgerError):

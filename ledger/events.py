@@ -95,6 +95,10 @@ def _signed(value: str) -> str:
     return quantity.normalize(value, signed=True)
 
 
+def _non_negative(value: str) -> str:
+    return quantity.normalize(value, allow_zero=True)
+
+
 def _sensor_value(value: str) -> str:
     return quantity.normalize(value, signed=True, allow_zero=True)
 
@@ -152,6 +156,7 @@ class Register(_LotQuantity):
     type: Literal["register"]
     kind: Literal["harvest", "pack", "produce", "land"] = "pack"
     product: Text
+    #: Filled in by the ledger when absent: production date (or event date) + shelf life.
     expiry: IsoDate | None = None
     production_date: IsoDate | None = None
 
@@ -192,6 +197,7 @@ class TransformOutput(_Model):
     quantity: Quantity
     unit: Unit
     product: Text
+    #: Filled in by the ledger when absent: the event's date + the product's shelf life.
     expiry: IsoDate | None = None
 
 
@@ -230,6 +236,11 @@ class Adjust(_Event):
     variance: SignedQuantity
     unit: Unit
     reason: Literal["count", "damage", "theft", "spoilage", "found", "other"]
+    #: The quantity the count found. When given, the ledger applies the variance only if
+    #: the stock on hand plus the variance equals it, under the log's lock; otherwise the
+    #: stock changed since the variance was computed (another count, a sale) and the event
+    #: is refused (409 stale-count), so two concurrent counts never both adjust.
+    counted: Annotated[str, Field(examples=["12"]), AfterValidator(_non_negative)] | None = None
 
 
 class Hold(_Event):
@@ -271,7 +282,8 @@ class OrderLine(_Model):
     gtin: Gtin
     quantity: Quantity
     unit: Unit
-    #: Price per unit; the product's unit cost when absent. Decides whether approval is needed.
+    #: Price per unit. The ledger fills in the product's unit cost when it is absent (a
+    #: product with no cost keeps none: 0). Decides whether approval is needed.
     unit_price: Quantity | None = None
 
 
@@ -282,6 +294,9 @@ class OrderPlaced(_Event):
     order_id: Text
     supplier_location: LocationId
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
+    #: Set by the ledger when the order is appended: whether the order's value was over the
+    #: buying organisation's approval limit then. A client never sends it.
+    approval_required: bool | None = None
 
 
 class OrderConfirmed(_Event):

@@ -17,14 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, and_, or_, select
 
 from ledger.db import read_transaction
-from ledger.errors import EventValidationError, InsufficientStock, NotFound, Problem
+from ledger.errors import EventValidationError, InsufficientStock, NotFound, Problem, StaleCount
 from ledger.log import AppendResult, Ledger
 from ledger.projection import APPROVED
+from ledger.projection_orders import ENDED_ORDER_STATUSES
 from ledger.quantity import SCALE, format_micro, parse_decimal
 from ledger.schema import (
     Location,
@@ -40,6 +42,8 @@ from verifier.gs1 import IdentifierError, validate_gtin
 
 DEFAULT_REMOVAL_DAYS = 1
 COUNT_REASONS = ("count", "damage", "theft", "spoilage", "found", "other")
+#: How often a count is computed again when the stock changed under it before giving up.
+COUNT_ATTEMPTS = 5
 
 
 class StockItem(NamedTuple):
@@ -97,10 +101,12 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
-@lru_cache(maxsize=4096)
 def removal_date(expiry: str | None, removal_days: int | None) -> str | None:
-    if expiry is None:
-        return None
+    return None if expiry is None else _removal(expiry, removal_days)
+
+
+@lru_cache(maxsize=4096)
+def _removal(expiry: str, removal_days: int | None) -> str:
     days = DEFAULT_REMOVAL_DAYS if removal_days is None else removal_days
     return (date.fromisoformat(expiry) - timedelta(days=days)).isoformat()
 
@@ -145,7 +151,9 @@ def location_stock(
 ) -> list[StockItem]:
     """Every lot on hand at the location, soonest removal first. Three plain queries (stock
     with its lots; the few lots not approved; the removal days of the products present)
-    rather than one with outer joins: this is read for locations of 10,000 lots."""
+    rather than one with outer joins: this is read for locations of 10,000 lots. The rows
+    come off the DB-API cursor as plain tuples and become ``StockItem`` tuples without a
+    Python-level call per row; the sort keys are C-level item getters."""
     day = (today or today_utc()).isoformat()
     stmt = (
         select(Stock.lot_id, Stock.on_hand, Lot.gtin, Lot.lot, Lot.product, Lot.unit, Lot.expiry)
@@ -156,7 +164,10 @@ def location_stock(
         stmt = stmt.where(Lot.gtin == gtin)
     with read_transaction(engine) as conn:
         check_location(conn, location_id, viewer)
-        rows = conn.execute(stmt).all()
+        # Every column is a plain int or str: the driver's tuples need no result processing.
+        result = conn.execute(stmt)
+        rows: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
+        result.close()
         # lot_states is sparse (lots ever held): walk it, not the location's stock.
         states: dict[int, str] = dict(
             conn.execute(
@@ -169,28 +180,36 @@ def location_stock(
             ).all()
         )
         removal_days = product_removal_days(conn, {row[2] for row in rows})
-    items = []
-    fmt = _quantity_text
+    new = tuple.__new__
+    fmt: dict[int, str] = {}  # locations hold many equal quantities
+    removal_of = _removal
+    days_of = removal_days.get
+    state_of = states.get
+    dated: list[StockItem] = []
+    undated: list[StockItem] = []
     for lot_id, on_hand, g, code, product, unit, expiry in rows:
-        status = states.get(lot_id, APPROVED)
-        removal = removal_date(expiry, removal_days.get(g))
-        pickable = status == APPROVED and (removal is None or removal >= day)
-        items.append(
-            StockItem(
-                location_id,
-                g,
-                code,
-                product,
-                unit,
-                fmt(on_hand),
-                status,
-                expiry,
-                removal,
-                pickable,
-            )
-        )
-    items.sort(key=_removal_order)
-    return items
+        status = state_of(lot_id, APPROVED)
+        text = fmt.get(on_hand)
+        if text is None:
+            text = fmt[on_hand] = _quantity_text(on_hand)
+        if expiry is None:
+            pickable = status == APPROVED
+            undated.append(new(StockItem, (location_id, g, code, product, unit, text,
+                                           status, None, None, pickable)))  # fmt: skip
+        else:
+            removal = removal_of(expiry, days_of(g))
+            pickable = status == APPROVED and removal >= day
+            dated.append(new(StockItem, (location_id, g, code, product, unit, text,
+                                         status, expiry, removal, pickable)))  # fmt: skip
+    # Soonest removal first, then product and lot; lots without an expiry last.
+    dated.sort(key=_BY_REMOVAL)
+    undated.sort(key=_BY_LOT)
+    dated += undated
+    return dated
+
+
+_BY_REMOVAL = itemgetter(8, 1, 2)
+_BY_LOT = itemgetter(1, 2)
 
 
 def product_removal_days(conn: Connection, gtins: set[str]) -> dict[str, int]:
@@ -205,10 +224,6 @@ def product_removal_days(conn: Connection, gtins: set[str]) -> dict[str, int]:
             ).all()
         )
     return found
-
-
-def _removal_order(item: StockItem) -> tuple[str, str, str]:
-    return (item.removal_date or "9999", item.gtin, item.lot)
 
 
 def _quantity_text(micro: int) -> str:
@@ -272,7 +287,7 @@ def in_transit(engine: Engine, location_id: str, *, viewer: str | None) -> list[
             order_id,
         )
         for seq, sid, g, code, unit, frm, to, qty, recv, order_id, status in rows
-        if status not in ("closed", "cancelled", "fulfilled")
+        if status not in ENDED_ORDER_STATUSES
     ]
 
 
@@ -362,14 +377,47 @@ def record_count(
     when: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], AppendResult | None]:
     """A stock count: for each counted (gtin, lot, quantity) whose count differs from the
-    stock on hand, an adjust event with the variance and ``reason``. Returns the events
-    and the append's result (None when every count matched)."""
+    stock on hand, an adjust event with the variance, the counted quantity and ``reason``.
+    Returns the events and the append's result (None when every count matched).
+
+    The variance is read outside the append's transaction, so each event also states the
+    quantity counted: the write path applies it only if the stock on hand still gives that
+    variance. When the stock changed in between (a concurrent count of the same lot, a
+    sale), the count is computed again against the new stock, so the stock ends at what
+    was counted and two concurrent counts never both adjust."""
     if reason not in COUNT_REASONS:
         raise EventValidationError(
             [Problem(0, "reason", f"{reason!r} is not one of {', '.join(COUNT_REASONS)}")]
         )
     moment = when or datetime.now(UTC)
     keys = [(_gtin(g, i), code) for i, (g, code, _) in enumerate(counts)]
+    counted: list[int] = []
+    for index, (_, _, text) in enumerate(counts):
+        try:
+            counted.append(parse_decimal(text))
+        except ValueError as exc:
+            raise EventValidationError([Problem(index, "quantity", str(exc))]) from None
+    for attempt in range(COUNT_ATTEMPTS):
+        events = _count_events(ledger, location_id, keys, counted, actor, reason, moment)
+        if not events:
+            return events, None
+        try:
+            return events, ledger.append(events, actor=actor, now=moment)
+        except StaleCount:
+            if attempt == COUNT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _count_events(
+    ledger: Ledger,
+    location_id: str,
+    keys: list[tuple[str, str]],
+    counted: list[int],
+    actor: str,
+    reason: str,
+    moment: datetime,
+) -> list[dict[str, Any]]:
     with read_transaction(ledger.engine) as conn:
         check_location(conn, location_id, actor)
         rows = conn.execute(
@@ -379,14 +427,11 @@ def record_count(
         ).all()
     known = {(g, code): (unit, on_hand or 0) for g, code, unit, on_hand in rows}
     events: list[dict[str, Any]] = []
-    for index, ((g, code), (_, _, counted)) in enumerate(zip(keys, counts, strict=True)):
+    for index, ((g, code), quantity) in enumerate(zip(keys, counted, strict=True)):
         if (g, code) not in known:
             raise EventValidationError([Problem(index, "lot", f"unknown lot {g}/{code}")])
         unit, on_hand = known[(g, code)]
-        try:
-            variance = parse_decimal(counted) - on_hand
-        except ValueError as exc:
-            raise EventValidationError([Problem(index, "quantity", str(exc))]) from None
+        variance = quantity - on_hand
         if variance == 0:
             continue
         events.append(
@@ -397,10 +442,9 @@ def record_count(
                 "location": location_id,
                 "lot": {"gtin": g, "lot": code},
                 "variance": format_micro(variance),
+                "counted": format_micro(quantity),
                 "unit": unit,
                 "reason": reason,
             }
         )
-    if not events:
-        return events, None
-    return events, ledger.append(events, actor=actor, now=moment)
+    return events

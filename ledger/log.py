@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from ledger import tree
 from ledger.bulk import insert_rows
+from ledger.completion import as_sent, complete, server_field_problems
 from ledger.config import Settings
 from ledger.db import is_sqlite, make_engine, read_transaction, write_transaction
 from ledger.errors import (
@@ -152,6 +153,8 @@ class Ledger:
             if not fresh:
                 size, root_hash, note = self._latest(conn)
                 return _results(spans, receipts, size, root_hash, note)
+            # Master-data decisions go into the events themselves, before they are hashed.
+            complete(conn, events, dumped, actors, fresh)
             size = head.tree_size
             batch = [
                 Applied(i, size + n, actors[i], recorded_at, events[i])
@@ -292,7 +295,7 @@ def _validate(raw_events: Sequence[Any], moment: datetime) -> list[BaseModel]:
             [Problem(MAX_BATCH, "events", f"a batch holds at most {MAX_BATCH} events")]
         )
     events = parse_events(list(raw_events))
-    problems: list[Problem] = []
+    problems: list[Problem] = server_field_problems(events)
     seen: dict[str, int] = {}
     for index, e in enumerate(events):
         event_id = e.event_id  # type: ignore[attr-defined]
@@ -360,7 +363,7 @@ def _settle_idempotency(
         )
         for event_id, seq, h, data in rows:
             index = by_id[event_id]
-            stored = json.loads(data)["event"]
+            stored = as_sent(json.loads(data)["event"], dumped[index])
             if canonical_bytes(stored) != canonical_bytes(dumped[index]):
                 raise IdempotencyConflict(index, event_id, seq)
             found[index] = Receipt(index, event_id, seq, bytes(h), duplicate=True)

@@ -9,7 +9,8 @@ the entry's ``recorded_at``, never the wall clock, so a replay is deterministic.
 
 Inventory rules (issue 7): stock never goes negative; only approved lots move (a lot's
 status, in ``lot_states``, is set by hold events of each kind and cleared by releases);
-a lot without a given expiry gets one from its product's shelf life; nothing is shipped,
+a lot's expiry is the one its event states (the ledger fills in the product's shelf
+life at append time, ``ledger.completion``: the projector reads no master data); nothing is shipped,
 sold or used after its expiry (judged on the event's own date); received quantities
 refused as damaged or out of temperature never enter stock; sales, consumption,
 disposals and count adjustments are summed per (location, product, day) in
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -35,10 +35,11 @@ from ledger.errors import (
     LotOnHold,
     Problem,
     RuleViolation,
+    StaleCount,
 )
 from ledger.flows import FlowAccumulator
 from ledger.projection_orders import (
-    DEFAULT_APPROVAL_LIMIT,
+    ENDED_ORDER_STATUSES,
     OrderRules,
     OrderState,
     _b,
@@ -51,9 +52,7 @@ from ledger.schema import (
     Location,
     Lot,
     LotStatusRecord,
-    OrderPolicy,
-    Product,
-    ProductTerms,
+    OrderLot,
     Shipment,
     Stock,
     Transformation,
@@ -90,12 +89,6 @@ def status_of(counts: Sequence[int]) -> str:
     return APPROVED
 
 
-def shelf_life_expiry(day: str, shelf_life_days: int | None) -> str | None:
-    if shelf_life_days is None:
-        return None
-    return (date.fromisoformat(day) + timedelta(days=shelf_life_days)).isoformat()
-
-
 @dataclass(slots=True)
 class LotState:
     id: int
@@ -126,14 +119,10 @@ class ShipmentState:
     shipment_id: str | None
     quantity: int
     received: int
+    #: The purchase order of this ledger the shipment was made against, if any.
+    order_id: str | None = None
     new: bool = False
     dirty: bool = False
-
-
-@dataclass(slots=True)
-class ProductInfo:
-    shelf_life_days: int | None
-    unit_cost: int
 
 
 @dataclass(slots=True)
@@ -162,8 +151,6 @@ class BatchProjector(OrderRules):
     # Stored open holds per (lot id, org): dicts of seq, kind, released_seq.
     stored_holds: dict[tuple[int, str], list[dict[str, Any]]] = field(default_factory=dict)
     transformations: list[dict[str, Any]] = field(default_factory=list)
-    products: dict[str, ProductInfo | None] = field(default_factory=dict)
-    policies: dict[str, int] = field(default_factory=dict)
     # (location, gtin, day, kind, reason) -> micro-units, added to inventory_daily.
     daily: dict[tuple[str, str, str, str, str], int] = field(default_factory=dict)
     order_lots: list[tuple[Any, ...]] = field(default_factory=list)
@@ -179,8 +166,6 @@ class BatchProjector(OrderRules):
         lot_keys: set[tuple[str, str]] = set()
         location_ids: set[str] = set()
         order_ids: set[str] = set()
-        gtins: set[str] = set()
-        buyers: set[str] = set()
         releases: set[tuple[str, str]] = set()
         for item in batch:
             e = item.event
@@ -200,23 +185,11 @@ class BatchProjector(OrderRules):
             etype = fields["type"]
             if etype not in _PRELOAD_TYPES:
                 continue
-            if etype == "register":
-                if e.expiry is None:  # type: ignore[attr-defined]
-                    gtins.add(e.lot.gtin)  # type: ignore[attr-defined]
-            elif etype == "transform":
-                gtins.update(o.lot.gtin for o in e.outputs if o.expiry is None)  # type: ignore[attr-defined]
-            elif etype == "order_placed":
-                gtins.update(line.gtin for line in e.lines)  # type: ignore[attr-defined]
-                buyers.add(item.actor)
-            elif etype == "release":
+            if etype == "release":
                 releases.add(e.lot.key)  # type: ignore[attr-defined]
         self._load_locations(location_ids)
         self._load_lots(lot_keys)
         self._load_orders(order_ids)
-        if gtins:
-            self._load_products(gtins)
-        if buyers:
-            self._load_policies(buyers)
         if releases:
             self._load_stored_holds(
                 {lot.id for key in releases if (lot := self.lots.get(key)) is not None}
@@ -281,31 +254,6 @@ class BatchProjector(OrderRules):
         for k in missing:
             self.lots.setdefault(k, None)
 
-    def _load_products(self, gtins: Iterable[str]) -> None:
-        missing = sorted(g for g in gtins if g not in self.products)
-        for chunk in _chunks(missing):
-            rows = self.conn.execute(
-                select(Product.gtin, Product.shelf_life_days, ProductTerms.unit_cost)
-                .outerjoin(ProductTerms, ProductTerms.gtin == Product.gtin)
-                .where(Product.gtin.in_(chunk))
-            )
-            for gtin, days, cost in rows:
-                self.products[gtin] = ProductInfo(days, cost or 0)
-        for g in missing:
-            self.products.setdefault(g, None)
-
-    def _load_policies(self, orgs: Iterable[str]) -> None:
-        missing = sorted(o for o in orgs if o not in self.policies)
-        for chunk in _chunks(missing):
-            rows = self.conn.execute(
-                select(OrderPolicy.org_id, OrderPolicy.approval_limit).where(
-                    OrderPolicy.org_id.in_(chunk)
-                )
-            )
-            self.policies.update((r[0], r[1]) for r in rows)
-        for o in missing:
-            self.policies.setdefault(o, DEFAULT_APPROVAL_LIMIT)
-
     def _load_stored_holds(self, lot_ids: Iterable[int]) -> None:
         """Open holds written by earlier batches, for the lots this batch releases."""
         loaded = {lot_id for lot_id, _ in self.stored_holds}
@@ -358,13 +306,16 @@ class BatchProjector(OrderRules):
             Shipment.shipment_id,
             Shipment.quantity,
             Shipment.received,
+            OrderLot.order_id,
         )
         for key in missing:
             self.shipments[key] = []
         lot_ids = sorted({k[0] for k in missing})
+        order_ids: set[str] = set()
         for chunk in _chunks(lot_ids):
             rows = self.conn.execute(
                 select(*cols)
+                .outerjoin(OrderLot, OrderLot.seq == Shipment.seq)
                 .where(Shipment.lot_id.in_(chunk), Shipment.received < Shipment.quantity)
                 .order_by(Shipment.seq)
             )
@@ -372,11 +323,25 @@ class BatchProjector(OrderRules):
                 key = (row[1], row[2], row[3])
                 if key in missing:
                     self.shipments[key].append(ShipmentState(*row))
+                    if row[7] is not None:
+                        order_ids.add(row[7])
+        # A shipment of an ended (closed, cancelled, fulfilled) order is no longer open.
+        self._load_orders(order_ids)
         # Shipments made earlier in this batch come after every stored one.
         for shipment in self.new_shipments:
             key = (shipment.lot_id, shipment.from_location, shipment.to_location)
             if key in missing:
                 self.shipments[key].append(shipment)
+
+    def _order_ended(self, order_id: str | None) -> bool:
+        """Whether a shipment's order is closed, cancelled or fulfilled: what it did not
+        deliver by then never will be, so a receipt cannot match the shipment."""
+        if order_id is None:
+            return False
+        if order_id not in self.orders:
+            self._load_orders([order_id])
+        order = self.orders[order_id]
+        return order is not None and order.status in ENDED_ORDER_STATUSES
 
     def _open_shipments(self, lot_id: int, origin: str, dest: str) -> list[ShipmentState]:
         key = (lot_id, origin, dest)
@@ -525,14 +490,8 @@ class BatchProjector(OrderRules):
             raise RuleViolation(
                 item.index, f"lot {ref.gtin}/{ref.lot} is already registered", field_name
             )
-        if expiry is None:
-            # Every lot gets an expiry: given, or the product's shelf life from production.
-            if ref.gtin not in self.products:
-                self._load_products([ref.gtin])
-            terms = self.products[ref.gtin]
-            if terms is not None:
-                start = item.event.__dict__.get("production_date") or item.event.event_time[:10]  # type: ignore[attr-defined]
-                expiry = shelf_life_expiry(start, terms.shelf_life_days)
+        # The expiry is the event's: when the client gave none, the ledger filled in the
+        # product's shelf life at append time (ledger.completion), so a replay agrees.
         lot = LotState(
             id=lot_id_for(item.seq, position),
             gtin=ref.gtin,
@@ -568,10 +527,13 @@ class BatchProjector(OrderRules):
             self._not_expired(item, lot, "shipped")
         qty = parse_decimal(e.quantity)
         self._take(item, e.location, lot, qty, "ship")
+        order_id = None
         if e.reference is not None and e.reference.type == "po":
             self._order_movement(item, e.reference.number, lot, "ship", qty, 0, 0)
+            if self.orders.get(e.reference.number) is not None:  # an order of this ledger
+                order_id = e.reference.number
         shipment = ShipmentState(
-            item.seq, lot.id, e.location, e.to_location, e.shipment_id, qty, 0, new=True
+            item.seq, lot.id, e.location, e.to_location, e.shipment_id, qty, 0, order_id, new=True
         )
         self.new_shipments.append(shipment)
         # Receipts later in this batch must see it; their keys were preloaded.
@@ -601,7 +563,9 @@ class BatchProjector(OrderRules):
         open_ = [
             s
             for s in self._open_shipments(lot.id, e.from_location, e.location)
-            if s.received < s.quantity and (e.shipment_id is None or s.shipment_id == e.shipment_id)
+            if s.received < s.quantity
+            and (e.shipment_id is None or s.shipment_id == e.shipment_id)
+            and not self._order_ended(s.order_id)
         ]
         if not open_ and not e.unsolicited:
             raise RuleViolation(
@@ -713,6 +677,20 @@ class BatchProjector(OrderRules):
         lot = self._lot(item, e.lot)
         self._check_unit(item, lot, e.unit)
         variance = parse_decimal(e.variance, signed=True)
+        if e.counted is not None:
+            key = (e.location, lot.id)
+            if key not in self.stock:
+                self._load_stock([key])
+            on_hand, counted = self.stock[key], parse_decimal(e.counted)
+            if on_hand + variance != counted:
+                raise StaleCount(
+                    item.index,
+                    f"the count found {e.counted} of lot {lot.gtin}/{lot.lot} but the "
+                    f"variance {e.variance} was computed against {format_micro(counted - variance)}"
+                    f" on hand; {format_micro(on_hand)} is on hand now: count again",
+                    "variance",
+                    {"on_hand": format_micro(on_hand), "counted": e.counted},
+                )
         if variance < 0:
             self._take(item, e.location, lot, -variance, "count down", "variance")
         else:
@@ -853,7 +831,7 @@ class BatchProjector(OrderRules):
 
 
 _VERB = {"sold": "sell", "used": "use", "disposed": "dispose"}
-_PRELOAD_TYPES = frozenset(("register", "transform", "order_placed", "release"))
+_PRELOAD_TYPES = frozenset(("release",))
 _LOT_COLS = (
     "id",
     "gtin",

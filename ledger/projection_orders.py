@@ -2,7 +2,8 @@
 ``order_progress``, ``order_lines``, ``order_lots``), as a mixin of ``BatchProjector``.
 
 Every step of an order is an event. ``order_placed`` needs approval when its value (lines
-at their price, or the products' unit cost) is over the buyer's limit; ship and receive
+at their price) was over the buyer's limit when it was appended: the ledger records both
+in the event (``ledger.completion``), so the projector reads no master data; ship and receive
 events citing an order of this ledger (``reference`` type "po") are checked against its
 route, status and products and counted on its lines.
 """
@@ -22,13 +23,22 @@ from ledger.quantity import SCALE, parse_decimal
 from ledger.schema import Order, OrderLineRecord, OrderProgress
 
 if TYPE_CHECKING:
-    from ledger.projection import Applied, LotState, ProductInfo
+    from ledger.projection import Applied, LotState
 
 _CHUNK = 400
 
 #: Orders worth more than this (in currency units) need a manager's approval, unless the
 #: buying organisation has its own limit (``order_policies``).
 DEFAULT_APPROVAL_LIMIT = 5000 * SCALE
+
+#: An order in one of these has ended: its unreceived shipments are no longer in transit
+#: and no receipt matches them.
+ENDED_ORDER_STATUSES = ("closed", "cancelled", "fulfilled")
+
+
+def order_value(lines: Iterable[tuple[int, int]]) -> int:
+    """An order's value in micro-units from its lines' (quantity, unit price) micro-units."""
+    return sum(qty * price // SCALE for qty, price in lines)
 
 
 @dataclass(slots=True)
@@ -66,13 +76,9 @@ class OrderRules:
     if TYPE_CHECKING:
         conn: Connection
         orders: dict[str, OrderState | None]
-        products: dict[str, ProductInfo | None]
-        policies: dict[str, int]
         locations: dict[str, str | None]
         order_lots: list[tuple[Any, ...]]
 
-        def _load_products(self, gtins: Iterable[str]) -> None: ...
-        def _load_policies(self, orgs: Iterable[str]) -> None: ...
         def _known_location(self, item: Applied, location: str, field_name: str) -> str: ...
 
     def _load_orders(self, ids: Iterable[str]) -> None:
@@ -136,25 +142,21 @@ class OrderRules:
         if self.orders[e.order_id] is not None:
             raise RuleViolation(item.index, f"order {e.order_id!r} already exists", "order_id")
         lines: dict[str, LineState] = {}
-        value = 0
         for n, line in enumerate(e.lines):
             if line.gtin in lines:
                 raise EventValidationError(
                     [Problem(item.index, f"lines.{n}.gtin", "each product once per order")]
                 )
-            if line.unit_price is not None:
-                price = parse_decimal(line.unit_price)
-            else:
-                if line.gtin not in self.products:
-                    self._load_products([line.gtin])
-                known = self.products[line.gtin]
-                price = known.unit_cost if known is not None else 0
-            qty = parse_decimal(line.quantity)
-            lines[line.gtin] = LineState(line.unit, qty, price, new=True)
-            value += qty * price // SCALE
-        if item.actor not in self.policies:
-            self._load_policies([item.actor])
-        needs_approval = value > self.policies[item.actor]
+            # Prices and the approval decision were fixed when the order was appended
+            # (ledger.completion): nothing here reads master data, so a replay agrees.
+            price = parse_decimal(line.unit_price) if line.unit_price is not None else 0
+            lines[line.gtin] = LineState(line.unit, parse_decimal(line.quantity), price, new=True)
+        value = order_value((line.ordered, line.unit_price) for line in lines.values())
+        needs_approval = (
+            e.approval_required
+            if e.approval_required is not None
+            else value > DEFAULT_APPROVAL_LIMIT  # an order logged before the field existed
+        )
         order = OrderState(
             e.order_id,
             e.location,

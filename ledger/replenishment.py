@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import NormalDist
 from typing import Any
@@ -50,6 +50,7 @@ from ledger.schema import (
     OrderLot,
     OrderProgress,
     Product,
+    ProductSupplier,
     ProductTerms,
     Shipment,
     Stock,
@@ -80,6 +81,13 @@ class _Terms:
     removal_days: int | None = None
     supplier_location: str | None = None
     lead_time_days: int = DEFAULT_LEAD_DAYS
+    #: Every supplier of the product, preferred first, with its quoted lead time: the
+    #: ``product_suppliers`` rows, or else the terms' one supplier. The first is ordered from.
+    suppliers: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def chosen(self) -> tuple[str | None, int]:
+        return self.suppliers[0] if self.suppliers else (None, self.lead_time_days)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -131,7 +139,9 @@ def suggest(
         )
         gtins = sorted({g for _, g in pairs})
         terms, products = _terms(conn, gtins)
-        lead = _actual_lead_times(conn, {t.supplier_location for t in terms.values()})
+        lead = _actual_lead_times(
+            conn, {s for t in terms.values() for s, _ in t.suppliers}, gtins
+        )
     if not pairs:
         return []
     index = {p: i for i, p in enumerate(pairs)}
@@ -206,7 +216,7 @@ def _suggestions(
                 g,
                 description,
                 unit,
-                t.supplier_location,
+                t.chosen[0],
                 _round(qty),
                 {
                     "method": str(fc.method[i]),
@@ -216,6 +226,11 @@ def _suggestions(
                     "forecast_error_sigma_daily": round(float(fc.sigma[i]), 3),
                     "lead_time_days": round(float(v["lead_days"][i]), 2),
                     "lead_time_source": lead_source[i],
+                    "supplier_location": t.chosen[0],
+                    "suppliers": [
+                        {"supplier_location": s, "quoted_lead_time_days": d}
+                        for s, d in t.suppliers
+                    ],
                     "review_days": REVIEW_DAYS,
                     "service_level": service_level,
                     "z": round(z, 3),
@@ -243,18 +258,28 @@ def _suggestions(
 def _lead_times(
     pairs: Sequence[tuple[str, str]],
     terms: dict[str, _Terms],
-    lead: dict[str, tuple[float, int]],
+    lead: dict[tuple[str, str], tuple[float, int]],
 ) -> tuple[npt.NDArray[np.float64], list[str]]:
+    """Lead time of each pair's chosen supplier for its product: the actual mean over the
+    received orders of this product from it; else over all its received orders; else the
+    lead time quoted for this (product, supplier)."""
     lead_days = np.zeros(len(pairs))
     source: list[str] = []
     for i, (_, g) in enumerate(pairs):
-        t = terms.get(g, _Terms())
-        actual = lead.get(t.supplier_location or "")
-        if actual is not None:
-            lead_days[i] = actual[0]
-            source.append(f"actual mean of {actual[1]} received orders")
+        supplier, quoted = terms.get(g, _Terms()).chosen
+        of_product = lead.get((supplier or "", g))
+        of_supplier = lead.get((supplier or "", ""))
+        if of_product is not None:
+            lead_days[i] = of_product[0]
+            source.append(f"actual mean of {of_product[1]} received orders of this product")
+        elif of_supplier is not None:
+            lead_days[i] = of_supplier[0]
+            source.append(
+                f"actual mean of {of_supplier[1]} received orders from this supplier "
+                "(none of this product yet)"
+            )
         else:
-            lead_days[i] = float(t.lead_time_days)
+            lead_days[i] = float(quoted)
             source.append("quoted (no received orders yet)")
     return lead_days, source
 
@@ -381,6 +406,23 @@ def _terms(
             terms[row[0]] = _Terms(
                 _units(row[1]) or 1.0, _units(row[2]), row[3], row[4], row[5], row[6]
             )
+        several: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for g, supplier, days in conn.execute(
+            select(
+                ProductSupplier.gtin,
+                ProductSupplier.supplier_location,
+                ProductSupplier.lead_time_days,
+            )
+            .where(ProductSupplier.gtin.in_(chunk))
+            .order_by(ProductSupplier.gtin, ProductSupplier.rank)
+        ):
+            several[g].append((supplier, days))
+        for g in chunk:
+            t = terms.get(g)
+            if g in several:
+                terms.setdefault(g, _Terms()).suppliers = several[g]
+            elif t is not None and t.supplier_location is not None:
+                t.suppliers = [(t.supplier_location, t.lead_time_days)]
         for g, description, unit in conn.execute(
             select(Product.gtin, Product.description, Product.unit).where(Product.gtin.in_(chunk))
         ):
@@ -389,27 +431,42 @@ def _terms(
 
 
 def _actual_lead_times(
-    conn: Connection, suppliers: Iterable[str | None]
-) -> dict[str, tuple[float, int]]:
-    """Mean days from placing to receiving, per supplier location, over received orders."""
+    conn: Connection, suppliers: Iterable[str | None], gtins: Sequence[str]
+) -> dict[tuple[str, str], tuple[float, int]]:
+    """Mean days from placing to receiving over received orders, with their count: per
+    (supplier location, product) for the products asked about, and per supplier location
+    over all its orders (keyed (supplier, ""))."""
     wanted = sorted(s for s in suppliers if s)
-    found: dict[str, list[int]] = defaultdict(list)
+    products = set(gtins)
+    found: dict[tuple[str, str], list[int]] = defaultdict(list)
     for chunk in _chunks(wanted):
         rows = conn.execute(
-            select(Order.supplier_location, OrderProgress.placed_day, OrderProgress.received_day)
+            select(
+                Order.order_id,
+                Order.supplier_location,
+                OrderProgress.placed_day,
+                OrderProgress.received_day,
+                OrderLineRecord.gtin,
+            )
             .join(OrderProgress, OrderProgress.order_id == Order.order_id)
+            .join(OrderLineRecord, OrderLineRecord.order_id == Order.order_id)
             .where(
                 Order.supplier_location.in_(chunk),
                 OrderProgress.received_day.is_not(None),
                 OrderProgress.placed_day != "",
             )
         )
-        for supplier, placed, received in rows:
+        counted: set[str] = set()
+        for order_id, supplier, placed, received, gtin in rows:
             if received is None:
                 continue
-            days = (date.fromisoformat(received) - date.fromisoformat(placed)).days
-            found[supplier].append(max(days, 0))
-    return {s: (sum(v) / len(v), len(v)) for s, v in found.items() if v}
+            days = max((date.fromisoformat(received) - date.fromisoformat(placed)).days, 0)
+            if gtin in products:
+                found[(supplier, gtin)].append(days)
+            if order_id not in counted:  # an order counts once for its supplier
+                counted.add(order_id)
+                found[(supplier, "")].append(days)
+    return {k: (sum(v) / len(v), len(v)) for k, v in found.items() if v}
 
 
 def accept(

@@ -340,6 +340,19 @@ class ProductTerms(Base):
     lead_time_days: Mapped[int] = mapped_column(Integer)
 
 
+class ProductSupplier(Base):
+    """A product ordered from more than one supplier (master data): each supplier location
+    with its quoted lead time, ``rank`` 0 the preferred. A product with no rows here is
+    ordered from its terms' ``supplier_location``."""
+
+    __tablename__ = "product_suppliers"
+
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    supplier_location: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    lead_time_days: Mapped[int] = mapped_column(Integer)
+
+
 class OrderPolicy(Base):
     """Per buying organisation: orders worth more than ``approval_limit`` need a manager."""
 

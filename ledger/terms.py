@@ -1,18 +1,20 @@
 """Ordering master data: a product's terms (case pack, minimum order, cost, price, removal
-days, where it is ordered from, quoted lead time) and a buyer's approval limit."""
+days, where it is ordered from, quoted lead time), the suppliers of a product ordered from
+more than one (each with its own quoted lead time) and a buyer's approval limit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, insert, select
 
 from ledger.bulk import upsert_rows
 from ledger.db import read_transaction, write_transaction
 from ledger.errors import EventValidationError, NotFound, Problem
 from ledger.projection_orders import DEFAULT_APPROVAL_LIMIT
 from ledger.quantity import format_micro, parse_decimal
-from ledger.schema import OrderPolicy, Product, ProductTerms
+from ledger.schema import Location, OrderPolicy, Product, ProductSupplier, ProductTerms
 from verifier.gs1 import IdentifierError, validate_gtin
 
 _TERMS_COLS = (
@@ -107,6 +109,71 @@ def get_terms(engine: Engine, gtin: str) -> Terms:
         row[6],
         row[7],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierTerms:
+    """One supplier of a product: where it is ordered from and the quoted lead time."""
+
+    supplier_location: str
+    lead_time_days: int
+
+
+def set_suppliers(
+    engine: Engine, gtin: str, suppliers: Sequence[tuple[str, int]]
+) -> list[SupplierTerms]:
+    """Replace the product's suppliers: (supplier location, quoted lead time in days), the
+    preferred first. An empty list goes back to the terms' single ``supplier_location``."""
+    try:
+        gtin = validate_gtin(gtin)
+    except IdentifierError as exc:
+        raise _invalid("gtin", str(exc)) from None
+    seen: set[str] = set()
+    problems: list[Problem] = []
+    for n, (location, lead) in enumerate(suppliers):
+        if location in seen:
+            problems.append(
+                Problem(0, f"suppliers.{n}.supplier_location", f"{location!r} is listed twice")
+            )
+        seen.add(location)
+        if not 0 <= lead <= 365:
+            problems.append(
+                Problem(0, f"suppliers.{n}.lead_time_days", "days must be between 0 and 365")
+            )
+    if problems:
+        raise EventValidationError(problems)
+    with write_transaction(engine) as conn:
+        if conn.execute(select(Product.gtin).where(Product.gtin == gtin)).first() is None:
+            raise NotFound(f"product {gtin} does not exist")
+        known = set(conn.execute(select(Location.id).where(Location.id.in_(seen))).scalars())
+        unknown = [
+            Problem(0, f"suppliers.{n}.supplier_location", f"unknown location {location!r}")
+            for n, (location, _) in enumerate(suppliers)
+            if location not in known
+        ]
+        if unknown:
+            raise EventValidationError(unknown)
+        conn.execute(delete(ProductSupplier).where(ProductSupplier.gtin == gtin))
+        if suppliers:
+            conn.execute(
+                insert(ProductSupplier),
+                [
+                    {"gtin": gtin, "supplier_location": loc, "rank": n, "lead_time_days": lead}
+                    for n, (loc, lead) in enumerate(suppliers)
+                ],
+            )
+    return suppliers_of(engine, gtin)
+
+
+def suppliers_of(engine: Engine, gtin: str) -> list[SupplierTerms]:
+    """The product's suppliers, preferred first (empty: it has at most its terms' one)."""
+    with read_transaction(engine) as conn:
+        rows = conn.execute(
+            select(ProductSupplier.supplier_location, ProductSupplier.lead_time_days)
+            .where(ProductSupplier.gtin == gtin)
+            .order_by(ProductSupplier.rank)
+        ).all()
+    return [SupplierTerms(str(loc), int(lead)) for loc, lead in rows]
 
 
 def set_approval_limit(engine: Engine, org_id: str, limit: str) -> str:

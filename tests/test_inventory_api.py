@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.openapi.utils import get_openapi
 
 from api.routers import orders, replenishment, reports, stock
+from ledger.inventory import StockItem
 from ledger.log import Ledger
 from ledger.masterdata import create_product
 from ledger.terms import set_terms
@@ -166,10 +167,48 @@ def test_replenishment_over_http(
     assert client.request("PUT",
         f"/v1/replenishment/terms/{SALAD}", json={"case_pack": "6"}, key=api_keys.store
     ).status_code == 403  # fmt: skip
+    # A product ordered from two suppliers, each with its own lead time.
+    url = f"/v1/replenishment/terms/{SALAD}/suppliers"
+    two = {"suppliers": [{"supplier_location": "retail-dc", "lead_time_days": 1},
+                         {"supplier_location": "fresh-plant", "lead_time_days": 3}]}  # fmt: skip
+    assert client.request("PUT", url, json=two, key=api_keys.store).status_code == 403
+    bad = {"suppliers": [*two["suppliers"], {"supplier_location": "mars", "lead_time_days": 1}]}
+    refused = client.request("PUT", url, json=bad, key=api_keys.manager)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "suppliers.2.supplier_location"
+    assert client.get(url, key=api_keys.store).json()["suppliers"] == []  # nothing written
+    put = client.request("PUT", url, json=two, key=api_keys.manager)
+    assert put.status_code == 200
+    assert client.get(url, key=api_keys.store).json() == {"gtin": SALAD, **two}
     # Each operation is documented, with its roles and problem responses.
     routes = [r for m in (stock, orders, replenishment, reports) for r in m.router.routes]
     schema = get_openapi(title="t", version="1", routes=routes)
     ship = schema["paths"]["/v1/orders/{order_id}/ship"]["post"]
     assert "Roles: supplier, warehouse, manager" in " ".join(ship["description"].split())
     assert {"401", "403", "404", "409", "422"} <= set(ship["responses"])
-    assert len(schema["paths"]) == 22
+    assert len(schema["paths"]) == 23
+
+
+def test_stock_document_is_the_documented_model(
+    world: Ledger,
+    client: ApiClient,  # noqa: F811
+    api_keys: Keys,  # noqa: F811
+) -> None:
+    # The stock answer is encoded straight from the ledger's tuples: their fields, less the
+    # location, must be StockItemOut's, in order, and the body must validate as StockOut.
+    assert StockItem._fields[1:] == tuple(stock.StockItemOut.model_fields)
+    world.append(
+        [
+            salad("A", "2.5", "2026-12-01", at="store-1"),
+            salad("B", "3", "2026-11-25", at="store-1"),
+        ],
+        actor="retail",
+    )
+    got = client.get("/v1/stock/store-1", key=api_keys.store)
+    assert got.headers["content-type"] == "application/json"
+    body = stock.StockOut.model_validate_json(got.content)
+    assert [(i.lot, i.on_hand, i.removal_date, i.pickable) for i in body.items] == [
+        ("B", "3", "2026-11-24", True),
+        ("A", "2.5", "2026-11-30", True),
+    ]
+    assert body.location_id == "store-1"

@@ -11,7 +11,7 @@ import pytest
 
 from ledger import orders
 from ledger.errors import InsufficientStock, NotFound, RuleViolation
-from ledger.inventory import in_transit
+from ledger.inventory import in_transit, location_stock
 from ledger.log import Ledger
 from ledger.masterdata import create_product
 from ledger.terms import set_approval_limit, set_terms
@@ -182,3 +182,49 @@ def test_cancel_and_shipping_rules(shop: Ledger, ev: Events) -> None:
     )
     cancelled = orders.cancel_order(shop, "PO-3", actor="fresh", reason="out of stock")
     assert (cancelled.status, cancelled.note) == ("cancelled", "out of stock")
+
+
+def test_a_closed_orders_unreceived_shipment_is_not_open(
+    shop: Ledger, ev: Events, table_dump: Dump
+) -> None:
+    place(shop, "24")
+    _, picks = orders.ship_order(shop, "PO-1", actor="fresh", when=DAY2)
+    assert [(p.lot, p.quantity) for p in picks] == [("EARLY", "20"), ("MID", "4")]
+    orders.receive_order(
+        shop,
+        "PO-1",
+        actor="retail",
+        receipts=[{"gtin": SALAD, "lot": "EARLY", "quantity": "20"}],
+        when=DAY3,
+    )
+    orders.close_order(shop, "PO-1", actor="retail", reason="MID is short", when=DAY3)
+    # The 4 of MID that never came cannot be received against the closed order's shipment,
+    # with or without citing the order.
+    late = ev.receive("MID", "4", frm="fresh-plant", at="store-1", gtin=SALAD)
+    late.update(unit="each")
+    with pytest.raises(RuleViolation, match="no open shipment of lot"):
+        shop.append([late], actor="retail")
+    cited = dict(late, reference={"type": "po", "number": "PO-1"})
+    with pytest.raises(RuleViolation, match="no open shipment of lot"):
+        shop.append([cited], actor="retail")
+    # Said to be unsolicited, it is stock, and the closed order's shipment stays short.
+    shop.append([dict(late, unsolicited=True)], actor="retail")
+    assert table_dump("shipments")[-1][-2:] == (4_000_000, 0)
+    stock = {
+        (s.lot, s.on_hand) for s in location_stock(shop.engine, "store-1", viewer="retail")
+    }
+    assert stock == {("EARLY", "20"), ("MID", "4")}
+    # A shipment of no order, made after the close, is matched as before.
+    shop.append(
+        [dict(ev.ship("MID", "2", frm="fresh-plant", to="store-1", gtin=SALAD), unit="each")],
+        actor="fresh",
+    )
+    shop.append([dict(ev.receive("MID", "2", frm="fresh-plant", at="store-1", gtin=SALAD),
+                      unit="each")], actor="retail")  # fmt: skip
+    stock = {
+        (s.lot, s.on_hand) for s in location_stock(shop.engine, "store-1", viewer="retail")
+    }
+    assert stock == {("EARLY", "20"), ("MID", "6")}
+    kept = {t: table_dump(t) for t in ("shipments", "stock", "order_lines", "orders")}
+    shop.replay()
+    assert {t: table_dump(t) for t in kept} == kept

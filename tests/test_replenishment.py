@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 
 from ledger import orders
+from ledger.errors import EventValidationError
 from ledger.forecast import forecast
 from ledger.log import Ledger
 from ledger.masterdata import create_product
 from ledger.replenishment import accept, suggest
-from ledger.terms import set_terms
+from ledger.terms import SupplierTerms, set_suppliers, set_terms, suppliers_of
 from tests.conftest import SALAD, TOMATO
 
 TODAY = date(2026, 11, 20)
@@ -171,3 +172,77 @@ def test_accepted_suggestions_become_orders_and_are_not_raised_twice(store: Ledg
 def test_other_organisations_get_no_suggestions_for_the_store(store: Ledger) -> None:
     with pytest.raises(Exception, match="not yours"):
         suggest(store.engine, ["store-1"], viewer="farm", today=TODAY)
+
+
+def _received_order(ledger: Ledger, gtin: str, supplier: str, placed: date, days: int) -> None:
+    """An order of ``gtin`` from store-1 to ``supplier`` that arrived ``days`` after placing."""
+    at = datetime.combine(placed, time(9), tzinfo=UTC)
+    lot = f"F{uuid.uuid4().hex[:6].upper()}"
+    ledger.append(
+        [_event("register", supplier, placed, lot={"gtin": gtin, "lot": lot}, quantity="24",
+                unit="each", product=lot, expiry="2027-06-30")],
+        actor="fresh", now=at + timedelta(hours=10),
+    )  # fmt: skip
+    order = orders.place_order(
+        ledger, actor="retail", buyer_location="store-1", supplier_location=supplier,
+        lines=[{"gtin": gtin, "quantity": "24", "unit": "each"}], when=at + timedelta(hours=10),
+    )  # fmt: skip
+    orders.ship_order(ledger, order.order_id, actor="fresh", when=at + timedelta(hours=11))
+    orders.receive_order(ledger, order.order_id, actor="retail", when=at + timedelta(days=days))
+
+
+def test_products_from_several_suppliers_with_a_lead_time_each(store: Ledger) -> None:
+    set_suppliers(store.engine, SALAD, [("retail-dc", 1), ("fresh-plant", 4)])
+    salad = by_gtin(store)[SALAD]
+    assert salad.supplier_location == "retail-dc"  # the preferred one
+    assert salad.explain["lead_time_days"] == 1
+    assert salad.explain["lead_time_source"] == "quoted (no received orders yet)"
+    assert salad.explain["suppliers"] == [
+        {"supplier_location": "retail-dc", "quoted_lead_time_days": 1},
+        {"supplier_location": "fresh-plant", "quoted_lead_time_days": 4},
+    ]
+    # Tomatoes keep their terms' one supplier.
+    assert by_gtin(store)[TOMATO].explain["suppliers"] == [
+        {"supplier_location": "retail-dc", "quoted_lead_time_days": 2}
+    ]
+    # fresh-plant delivered salads in 3 days and tomatoes in 1: once it is preferred, the
+    # salads' lead time is its own, not the supplier's mean over every product.
+    _received_order(store, SALAD, "fresh-plant", date(2026, 11, 2), 3)
+    _received_order(store, TOMATO, "fresh-plant", date(2026, 11, 9), 1)
+    _received_order(store, TOMATO, "fresh-plant", date(2026, 11, 12), 1)
+    set_suppliers(store.engine, SALAD, [("fresh-plant", 4), ("retail-dc", 1)])
+    set_suppliers(store.engine, TOMATO, [("fresh-plant", 2)])
+    found = by_gtin(store)
+    assert found[SALAD].supplier_location == "fresh-plant"
+    assert found[SALAD].explain["lead_time_days"] == 3
+    assert found[SALAD].explain["lead_time_source"] == (
+        "actual mean of 1 received orders of this product"
+    )
+    every = suggest(store.engine, ["store-1"], viewer="retail", today=TODAY, only_needed=False)
+    (tomato,) = [s for s in every if s.gtin == TOMATO]  # well stocked now: nothing to order
+    assert (tomato.quantity, tomato.explain["lead_time_days"]) == ("0", 1)
+    # Accepting orders the salads from fresh-plant.
+    placed = accept(store, "store-1", actor="retail", gtins=[SALAD], today=TODAY)
+    assert [(o.supplier_location, [line.gtin for line in o.lines]) for o in placed] == [
+        ("fresh-plant", [SALAD])
+    ]
+
+
+def test_suppliers_are_checked_and_replaced_whole(store: Ledger) -> None:
+    set_suppliers(store.engine, SALAD, [("retail-dc", 1)])
+    with pytest.raises(EventValidationError) as caught:
+        set_suppliers(
+            store.engine, SALAD, [("fresh-plant", 2), ("nowhere", 2), ("fresh-plant", 400)]
+        )
+    assert [p.field for p in caught.value.problems] == [
+        "suppliers.2.supplier_location",
+        "suppliers.2.lead_time_days",
+    ]
+    with pytest.raises(EventValidationError) as caught:
+        set_suppliers(store.engine, SALAD, [("fresh-plant", 2), ("nowhere", 2)])
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        ("suppliers.1.supplier_location", "unknown location 'nowhere'")
+    ]
+    assert suppliers_of(store.engine, SALAD) == [SupplierTerms("retail-dc", 1)]  # unchanged
+    assert set_suppliers(store.engine, SALAD, []) == []
+    assert by_gtin(store)[SALAD].supplier_location == "retail-dc"  # the terms' supplier

@@ -1,5 +1,6 @@
-"""``lotledger replenish suggest|accept|terms``: replenishment suggestions with their
-numbers, accepted into purchase orders; product ordering terms."""
+"""``lotledger replenish suggest|accept|terms|suppliers``: replenishment suggestions with
+their numbers, accepted into purchase orders; product ordering terms; the suppliers of a
+product ordered from more than one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import asdict
 
 from api.commands import add_database_options, open_ledger
 from ledger import replenishment, terms
+from ledger.errors import EventValidationError, Problem
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +32,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     setting.add_argument("--removal-days", type=int, default=1)
     setting.add_argument("--lead-time-days", type=int, default=2)
     setting.add_argument("--supplier", help="location it is ordered from")
-    for sub in (suggest, accept, setting):
+    several = actions.add_parser(
+        "suppliers", help="show, or replace, a product's suppliers (preferred first)"
+    )
+    several.add_argument("gtin")
+    several.add_argument(
+        "suppliers", nargs="*", metavar="LOCATION=DAYS", help="supplier and quoted lead time"
+    )
+    several.add_argument("--clear", action="store_true", help="back to the terms' supplier")
+    for sub in (suggest, accept, setting, several):
         add_database_options(sub)
         sub.add_argument("--json", action="store_true")
     parser.set_defaults(handler=run)
@@ -61,6 +71,14 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "accept":
             placed = replenishment.accept(ledger, args.location, actor=args.org, gtins=args.gtin)
             print(json.dumps([asdict(o) for o in placed]))
+        elif args.action == "suppliers":
+            if args.suppliers or args.clear:
+                found = terms.set_suppliers(
+                    ledger.engine, args.gtin, _supplier_pairs(args.suppliers)
+                )
+            else:
+                found = terms.suppliers_of(ledger.engine, args.gtin)
+            print(json.dumps([asdict(s) for s in found]))
         else:
             saved = terms.set_terms(
                 ledger.engine,
@@ -77,3 +95,15 @@ def run(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     return 0
+
+
+def _supplier_pairs(items: list[str]) -> list[tuple[str, int]]:
+    pairs = []
+    for n, item in enumerate(items):
+        location, _, days = item.partition("=")
+        if not location or not days.isdigit():
+            raise EventValidationError(
+                [Problem(0, f"suppliers.{n}", f"{item!r} is not LOCATION=DAYS, e.g. dc-1=2")]
+            )
+        pairs.append((location, int(days)))
+    return pairs

@@ -225,7 +225,12 @@ def list_orders(
     ]
 
 
-@router.get("/by-lot/{gtin}/{lot:path}", response_model=list[str], responses=problems(*AUTH, 422))
+@router.get(
+    "/by-lot/{gtin}/{lot:path}",
+    response_model=list[str],
+    # 404: a path that is no GTIN segment and lot (the router's own answer).
+    responses=problems(*AUTH, 404, 422),
+)
 def orders_for_lot(
     gtin: Annotated[str, Path(max_length=14)],
     lot: Annotated[str, Path(max_length=20)],

@@ -127,3 +127,66 @@ def put_terms(
     removal days, supplier location, quoted lead time. Roles: admin, manager."""
     found = terms.set_terms(ledger.engine, gtin, **body.model_dump())
     return TermsOut.model_validate(found, from_attributes=True)
+
+
+class SupplierIn(BaseModel):
+    supplier_location: str = Field(max_length=64)
+    lead_time_days: int = Field(ge=0, le=365, description="quoted for this product")
+
+
+class SuppliersIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "suppliers": [
+                        {"supplier_location": "cg-dc", "lead_time_days": 1},
+                        {"supplier_location": "fp-plant", "lead_time_days": 3},
+                    ]
+                }
+            ]
+        }
+    )
+
+    suppliers: list[SupplierIn] = Field(
+        max_length=50, description="preferred first; empty: the terms' one supplier"
+    )
+
+
+class SuppliersOut(BaseModel):
+    gtin: str
+    suppliers: list[SupplierIn]
+
+
+@router.get(
+    "/terms/{gtin}/suppliers", response_model=SuppliersOut, responses=problems(*AUTH, 422)
+)
+def get_suppliers(
+    gtin: Annotated[str, Path(max_length=14)], ledger: LedgerDep, key: AnyKey
+) -> SuppliersOut:
+    """The suppliers of a product ordered from more than one, preferred first, each with
+    its quoted lead time. Roles: all."""
+    found = terms.suppliers_of(ledger.engine, gtin)
+    return SuppliersOut(
+        gtin=gtin, suppliers=[SupplierIn.model_validate(s, from_attributes=True) for s in found]
+    )
+
+
+@router.put(
+    "/terms/{gtin}/suppliers", response_model=SuppliersOut, responses=problems(*AUTH, 404, 422)
+)
+def put_suppliers(
+    gtin: Annotated[str, Path(max_length=14)],
+    body: SuppliersIn,
+    ledger: LedgerDep,
+    key: TermsKey,
+) -> SuppliersOut:
+    """Replace a product's suppliers (preferred first, each with its quoted lead time);
+    suggestions order from the first, over its lead time for this product. Roles: admin,
+    manager."""
+    found = terms.set_suppliers(
+        ledger.engine, gtin, [(s.supplier_location, s.lead_time_days) for s in body.suppliers]
+    )
+    return SuppliersOut(
+        gtin=gtin, suppliers=[SupplierIn.model_validate(s, from_attributes=True) for s in found]
+    )

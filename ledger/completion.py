@@ -1,0 +1,188 @@
+"""Decisions that depend on master data, fixed when an event is appended and written into it.
+
+The read models are rebuilt by replaying the log, so nothing the projector derives may
+depend on master data an administrator can change later. The write path therefore
+completes each new event, under the log head's lock and before it is canonicalised and
+hashed, with what the master data says *now*:
+
+- ``register`` without an ``expiry``: the production date (or the event's date) plus the
+  product's shelf life, when the product has one;
+- ``transform`` outputs without an ``expiry``: the event's date plus the output product's
+  shelf life;
+- ``order_placed`` lines without a ``unit_price``: the product's unit cost (a product with
+  no cost keeps none, and counts as 0);
+- ``order_placed``: ``approval_required``, whether the order's value is over the buying
+  organisation's approval limit. Only the ledger sets it; a client that sends it is
+  refused.
+
+The logged event is the completed one, so a verifier reads the same fields the
+projector used. Idempotency compares a resent event with the logged one as the client
+sent it (``as_sent``): the fields the ledger filled in are left out of the comparison
+when the resent event leaves them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, select
+
+from ledger import events as ev
+from ledger.errors import Problem
+from ledger.projection_orders import DEFAULT_APPROVAL_LIMIT, order_value
+from ledger.quantity import format_micro, parse_decimal
+from ledger.schema import OrderPolicy, Product, ProductTerms
+
+_CHUNK = 400
+_COMPLETED = ("register", "transform", "order_placed")
+
+
+def shelf_life_expiry(day: str, shelf_life_days: int | None) -> str | None:
+    if shelf_life_days is None:
+        return None
+    try:
+        return (date.fromisoformat(day) + timedelta(days=shelf_life_days)).isoformat()
+    except OverflowError:  # a production date near year 9999: no expiry to fill in
+        return None
+
+
+def server_field_problems(events: Sequence[BaseModel]) -> list[Problem]:
+    """Fields only the ledger may set, sent by a client."""
+    return [
+        Problem(
+            index,
+            "approval_required",
+            "approval_required is decided by the ledger from the buyer's approval limit; "
+            "leave it out",
+        )
+        for index, e in enumerate(events)
+        if isinstance(e, ev.OrderPlaced) and e.approval_required is not None
+    ]
+
+
+def as_sent(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """The logged event ``stored`` without the fields the ledger filled in that ``sent``
+    (a resent event, as the client sent it) leaves out."""
+    etype = stored.get("type")
+    if etype not in _COMPLETED or etype != sent.get("type"):
+        return stored
+    view = dict(stored)
+    if etype == "register":
+        if "expiry" not in sent:
+            view.pop("expiry", None)
+    elif etype == "transform":
+        view["outputs"] = _strip_items(stored.get("outputs", []), sent.get("outputs"), "expiry")
+    else:
+        view.pop("approval_required", None)
+        view["lines"] = _strip_items(stored.get("lines", []), sent.get("lines"), "unit_price")
+    return view
+
+
+def _strip_items(stored: list[Any], sent: Any, key: str) -> list[Any]:
+    sent_items = sent if isinstance(sent, list) else []
+    out = []
+    for n, item in enumerate(stored):
+        given = sent_items[n] if n < len(sent_items) else {}
+        if isinstance(item, dict) and isinstance(given, dict) and key not in given:
+            out.append({k: v for k, v in item.items() if k != key})
+        else:
+            out.append(item)
+    return out
+
+
+def complete(
+    conn: Connection,
+    events: list[BaseModel],
+    dumped: list[dict[str, Any]],
+    actors: Sequence[str],
+    indexes: Iterable[int],
+) -> None:
+    """Complete ``events[i]`` and ``dumped[i]`` in place for each of ``indexes``."""
+    todo = [i for i in indexes if dumped[i]["type"] in _COMPLETED]
+    if not todo:
+        return
+    gtins: set[str] = set()
+    buyers: set[str] = set()
+    for i in todo:
+        e = events[i]
+        if isinstance(e, ev.Register):
+            if e.expiry is None:
+                gtins.add(e.lot.gtin)
+        elif isinstance(e, ev.Transform):
+            gtins.update(o.lot.gtin for o in e.outputs if o.expiry is None)
+        elif isinstance(e, ev.OrderPlaced):
+            gtins.update(line.gtin for line in e.lines if line.unit_price is None)
+            buyers.add(actors[i])
+    shelf_life, unit_cost = _products(conn, gtins)
+    limits = _approval_limits(conn, buyers)
+    for i in todo:
+        e = events[i]
+        if isinstance(e, ev.Register):
+            if e.expiry is None:
+                start = e.production_date or e.event_time[:10]
+                expiry = shelf_life_expiry(start, shelf_life.get(e.lot.gtin))
+                if expiry is not None:
+                    events[i] = e.model_copy(update={"expiry": expiry})
+                    dumped[i] = {**dumped[i], "expiry": expiry}
+        elif isinstance(e, ev.Transform):
+            outputs = dumped[i]["outputs"]
+            filled = False
+            for n, out in enumerate(e.outputs):
+                if out.expiry is None:
+                    expiry = shelf_life_expiry(e.event_time[:10], shelf_life.get(out.lot.gtin))
+                    if expiry is not None:
+                        outputs[n] = {**outputs[n], "expiry": expiry}
+                        filled = True
+            if filled:
+                (events[i],) = ev.parse_events([dumped[i]])
+        elif isinstance(e, ev.OrderPlaced):
+            lines = dumped[i]["lines"]
+            for n, line in enumerate(e.lines):
+                cost = unit_cost.get(line.gtin, 0)
+                if line.unit_price is None and cost > 0:
+                    lines[n] = {**lines[n], "unit_price": format_micro(cost)}
+            value = order_value(
+                (parse_decimal(line["quantity"]), _price(line.get("unit_price")))
+                for line in lines
+            )
+            dumped[i]["approval_required"] = value > limits[actors[i]]
+            (events[i],) = ev.parse_events([dumped[i]])
+
+
+def _price(text: str | None) -> int:
+    return 0 if text is None else parse_decimal(text)
+
+
+def _products(conn: Connection, gtins: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+    shelf_life: dict[str, int] = {}
+    unit_cost: dict[str, int] = {}
+    ordered = sorted(gtins)
+    for start in range(0, len(ordered), _CHUNK):
+        rows = conn.execute(
+            select(Product.gtin, Product.shelf_life_days, ProductTerms.unit_cost)
+            .outerjoin(ProductTerms, ProductTerms.gtin == Product.gtin)
+            .where(Product.gtin.in_(ordered[start : start + _CHUNK]))
+        )
+        for gtin, days, cost in rows:
+            if days is not None:
+                shelf_life[gtin] = int(days)
+            unit_cost[gtin] = int(cost or 0)
+    return shelf_life, unit_cost
+
+
+def _approval_limits(conn: Connection, orgs: set[str]) -> dict[str, int]:
+    limits = dict.fromkeys(orgs, DEFAULT_APPROVAL_LIMIT)
+    ordered = sorted(orgs)
+    for start in range(0, len(ordered), _CHUNK):
+        limits.update(
+            (str(org), int(limit))
+            for org, limit in conn.execute(
+                select(OrderPolicy.org_id, OrderPolicy.approval_limit).where(
+                    OrderPolicy.org_id.in_(ordered[start : start + _CHUNK])
+                )
+            )
+        )
+    return limits
