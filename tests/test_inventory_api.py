@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.openapi.utils import get_openapi
@@ -197,10 +198,16 @@ def test_stock_document_is_the_documented_model(
     # The stock answer is encoded straight from the ledger's tuples: their fields, less the
     # location, must be StockItemOut's, in order, and the body must validate as StockOut.
     assert StockItem._fields[1:] == tuple(stock.StockItemOut.model_fields)
+    today = datetime.now(UTC).date()
+
+    def day(n: int) -> str:
+        return (today + timedelta(days=n)).isoformat()
+
     world.append(
         [
-            salad("A", "2.5", "2026-12-01", at="store-1"),
-            salad("B", "3", "2026-11-25", at="store-1"),
+            salad("A", "2.5", day(8), at="store-1"),
+            salad("B", "3", day(2), at="store-1"),
+            salad("C", "1", day(0), at="store-1"),  # expires today: off the shelf yesterday
         ],
         actor="retail",
     )
@@ -208,7 +215,8 @@ def test_stock_document_is_the_documented_model(
     assert got.headers["content-type"] == "application/json"
     body = stock.StockOut.model_validate_json(got.content)
     assert [(i.lot, i.on_hand, i.removal_date, i.pickable) for i in body.items] == [
-        ("B", "3", "2026-11-24", True),
-        ("A", "2.5", "2026-11-30", True),
+        ("C", "1", day(-1), False),
+        ("B", "3", day(1), True),
+        ("A", "2.5", day(7), True),
     ]
     assert body.location_id == "store-1"
