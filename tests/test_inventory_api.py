@@ -220,3 +220,19 @@ def test_stock_document_is_the_documented_model(
         ("A", "2.5", day(7), True),
     ]
     assert body.location_id == "store-1"
+
+
+def test_a_report_window_that_cannot_be_is_refused(
+    client: ApiClient,  # noqa: F811
+    api_keys: Keys,  # noqa: F811
+) -> None:
+    for query, field in [
+        ("end=0001-01-01", "end"),  # no 28 days before it
+        ("start=2026-11-10&end=2026-11-01", "start"),
+        ("start=2026-11-01&end=2026-11-01", "start"),
+    ]:
+        r = client.get(f"/v1/reports/abc?{query}", key=api_keys.manager)
+        assert r.status_code == 422, (query, r.text)
+        assert r.json()["errors"][0]["field"] == field, query
+    ok = client.get("/v1/reports/abc?start=2026-11-01&end=2026-11-02", key=api_keys.manager)
+    assert (ok.status_code, ok.json()) == (200, [])

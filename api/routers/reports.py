@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import LedgerDep, ReaderKey, viewer_of
+from api.errors import ApiError
 from api.routers import AUTH, problems
 from ledger import reports
 from ledger.inventory import today_utc
@@ -48,8 +49,24 @@ class ShrinkOut(BaseModel):
 
 
 def _window(start: date | None, end: date | None) -> tuple[date, date]:
+    """The report's days [start, end): by default the 28 days before ``end``."""
     stop = end or today_utc()
-    return start or stop - timedelta(days=28), stop
+    if start is None:
+        if stop <= date.min + timedelta(days=28):
+            raise _bad_window("end", f"{stop} leaves no 28 days before it; give a start")
+        start = stop - timedelta(days=28)
+    if start >= stop:
+        raise _bad_window("start", f"{start} is not before the end ({stop})")
+    return start, stop
+
+
+def _bad_window(field: str, message: str) -> ApiError:
+    return ApiError(
+        422,
+        "validation-error",
+        f"{field}: {message}",
+        errors=[{"field": field, "message": message}],
+    )
 
 
 @router.get("/inventory-value", response_model=list[ValueOut], responses=ERRORS)
