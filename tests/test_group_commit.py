@@ -108,12 +108,12 @@ def test_one_bad_writer_does_not_fail_the_others(world: Ledger, ev: Events) -> N
 
     writer._commit(group)  # the group fails as a whole, then each request goes alone
 
-    assert all(p.done.is_set() for p in group)
-    assert isinstance(overship.error, InsufficientStock)
-    assert isinstance(bad_schema.error, EventValidationError)
-    assert bad_schema.error.problems[0].field == "quantity"
-    assert [p.result.receipts[0].seq for p in good if p.result] == [1, 2, 3, 4]
-    assert all(p.error is None for p in good)
+    assert all(p.future.done() for p in group)
+    assert isinstance(overship.future.exception(), InsufficientStock)
+    schema_error = bad_schema.future.exception()
+    assert isinstance(schema_error, EventValidationError)
+    assert schema_error.problems[0].field == "quantity"
+    assert [p.future.result().receipts[0].seq for p in good] == [1, 2, 3, 4]
     assert world.size() == 5
     lots = [e.envelope()["event"]["lot"]["lot"] for e in world.entries(0, 5)]
     assert lots == ["S1", "G0", "G1", "G2", "G3"]
@@ -123,10 +123,10 @@ def test_a_good_group_shares_one_commit(world: Ledger, ev: Events) -> None:
     writer = GroupCommitter(world)
     group = [_Pending("farm", [ev.register(f"H{i}"), ev.register(f"H{i}b")]) for i in range(3)]
     writer._commit(group)
-    assert [[r.seq for r in p.result.receipts] for p in group if p.result] == [
+    assert [[r.seq for r in p.future.result().receipts] for p in group] == [
         [0, 1],
         [2, 3],
         [4, 5],
     ]
-    assert len({p.result.checkpoint for p in group if p.result}) == 1
+    assert len({p.future.result().checkpoint for p in group}) == 1
     assert world.latest_checkpoint()[0] == 6
