@@ -162,6 +162,13 @@ def _cache(engine: Engine) -> _KeyCache:
     return cache
 
 
+def cached_key(engine: Engine, secret: str) -> KeyInfo | None:
+    """The key ``authenticate`` would answer, if this process remembers it; no I/O."""
+    if not secret.startswith(PREFIX) or len(secret) > 100:
+        return None
+    return _cache(engine).get(hash_secret(secret), time.monotonic())
+
+
 def authenticate(engine: Engine, secret: str, *, now: float | None = None) -> KeyInfo | None:
     """The active key whose secret this is, or None (unknown, malformed or revoked).
 
