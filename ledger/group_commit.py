@@ -13,7 +13,9 @@ writer gets its own receipt or its own error, exactly as without grouping.
 
 ``submit`` hands back a ``concurrent.futures.Future`` instead of blocking, so that
 an asyncio server awaits it (``asyncio.wrap_future``) without parking a thread of
-its pool per waiting request; ``append`` is ``submit(...).result()``.
+its pool per waiting request; ``append`` is ``submit(...).result()``. A future
+cancelled while still queued (its client went away) is dropped, never written; once
+its group is taken it can no longer be cancelled, and its commit goes ahead.
 """
 
 from __future__ import annotations
@@ -93,7 +95,11 @@ class GroupCommitter:
 
     def _run(self) -> None:
         while (group := self._take_group()) is not None:
-            self._commit(group)
+            # From here on a future cannot be cancelled; those cancelled in the queue are
+            # dropped (nobody waits for them, and nothing of theirs has been written).
+            live = [p for p in group if p.future.set_running_or_notify_cancel()]
+            if live:
+                self._commit(live)
 
     def _commit(self, group: list[_Pending]) -> None:
         """Commit a group together, or, if that fails, each request alone."""

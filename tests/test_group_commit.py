@@ -130,3 +130,36 @@ def test_a_good_group_shares_one_commit(world: Ledger, ev: Events) -> None:
     ]
     assert len({p.future.result().checkpoint for p in group}) == 1
     assert world.latest_checkpoint()[0] == 6
+
+
+def test_a_request_cancelled_in_the_queue_is_never_written(world: Ledger, ev: Events) -> None:
+    """A client that goes away while queued: dropped; the writer carries on with the rest."""
+    writer = GroupCommitter(world)
+    gate = threading.Event()
+    in_commit = [0]
+    append = world.append
+
+    def held_append(raw: Any, *, actor: str) -> AppendResult:
+        in_commit[0] += 1
+        gate.wait(60)
+        return append(raw, actor=actor)
+
+    world.append = held_append  # type: ignore[method-assign]
+    try:
+        first = writer.submit([ev.register("K0")], actor="farm")
+        wait_until(lambda: in_commit[0] == 1)
+        gone = writer.submit([ev.register("K1")], actor="farm")
+        kept = writer.submit([ev.register("K2")], actor="farm")
+        assert not first.cancel(), "a request being committed can no longer be cancelled"
+        assert gone.cancel()
+        gate.set()
+        assert kept.result(timeout=60).receipts[0].seq == 1
+        assert first.result(timeout=60).receipts[0].seq == 0
+    finally:
+        world.append = append  # type: ignore[method-assign]
+    assert gone.cancelled()
+    # The writer thread is still alive and appends after the cancelled request.
+    assert writer.append([ev.register("K3")], actor="farm").receipts[0].seq == 2
+    writer.close()
+    lots = [e.envelope()["event"]["lot"]["lot"] for e in world.entries(0, world.size())]
+    assert lots == ["K0", "K2", "K3"]
