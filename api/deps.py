@@ -1,9 +1,8 @@
 """Dependencies: the ledger, the caller's key, and which roles an endpoint admits.
 
 Routes declare who may call them with one of the ``Annotated`` aliases below
-(``AdminKey``, ``WriterKey``, ``ReaderKey``, ``AnyKey``). ``caller`` is a plain
-function of the request so that HTML pages can reuse it (and ``key_from_request``
-for pages that want to show something to anonymous visitors).
+(``AdminKey``, ``WriterKey``, ``ReaderKey``, ``AnyKey``). HTML pages, which want to
+show something to anonymous visitors too, use the plain function ``key_from_request``.
 
 The dependencies are ``async``: FastAPI runs a plain ``def`` dependency on a pool
 thread, a hop per dependency per request. A key this process authenticated in the
