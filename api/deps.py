@@ -1,21 +1,26 @@
 """Dependencies: the ledger, the caller's key, and which roles an endpoint admits.
 
 Routes declare who may call them with one of the ``Annotated`` aliases below
-(``AdminKey``, ``WriterKey``, ``ReaderKey``, ``AnyKey``). ``caller`` is a plain
-function of the request so that HTML pages can reuse it (and ``key_from_request``
-for pages that want to show something to anonymous visitors).
+(``AdminKey``, ``WriterKey``, ``ReaderKey``, ``AnyKey``). HTML pages, which want to
+show something to anonymous visitors too, use the plain function ``key_from_request``.
+
+The dependencies are ``async``: FastAPI runs a plain ``def`` dependency on a pool
+thread, a hop per dependency per request. A key this process authenticated in the
+last few seconds is answered from memory (``ledger.keys.cached_key``); only a miss
+goes to the database, on a pool thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from api.errors import forbidden, unauthorized
-from ledger.keys import KeyInfo, authenticate
+from api.errors import ApiError, forbidden, unauthorized
+from ledger.keys import KeyInfo, authenticate, cached_key
 from ledger.log import Ledger
 
 ADMIN = ("admin",)
@@ -32,11 +37,14 @@ def get_ledger(request: Request) -> Ledger:
     return ledger
 
 
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+async def _ledger(request: Request) -> Ledger:
+    return get_ledger(request)
 
 
-def key_from_request(ledger: Ledger, authorization: str | None, api_key: str | None) -> KeyInfo:
-    """The active key a request carries; 401 when it is missing, unknown or revoked."""
+LedgerDep = Annotated[Ledger, Depends(_ledger)]
+
+
+def _secret(authorization: str | None, api_key: str | None) -> str:
     secret = api_key
     if authorization:
         scheme, _, value = authorization.partition(" ")
@@ -45,13 +53,22 @@ def key_from_request(ledger: Ledger, authorization: str | None, api_key: str | N
         secret = value.strip()
     if not secret:
         raise unauthorized("this endpoint needs an API key")
-    info = authenticate(ledger.engine, secret)
+    return secret
+
+
+def _invalid_key() -> ApiError:
+    return unauthorized("the API key is not valid or has been revoked")
+
+
+def key_from_request(ledger: Ledger, authorization: str | None, api_key: str | None) -> KeyInfo:
+    """The active key a request carries; 401 when it is missing, unknown or revoked."""
+    info = authenticate(ledger.engine, _secret(authorization, api_key))
     if info is None:
-        raise unauthorized("the API key is not valid or has been revoked")
+        raise _invalid_key()
     return info
 
 
-def caller(
+async def caller(
     request: Request,
     ledger: LedgerDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -60,13 +77,19 @@ def caller(
     authorization = request.headers.get("authorization") if bearer is None else None
     if bearer is not None:
         authorization = f"Bearer {bearer.credentials}"
-    return key_from_request(ledger, authorization, api_key)
+    secret = _secret(authorization, api_key)
+    info = cached_key(ledger.engine, secret)
+    if info is None:
+        info = await run_in_threadpool(authenticate, ledger.engine, secret)
+    if info is None:
+        raise _invalid_key()
+    return info
 
 
-def require(*roles: str) -> Callable[[KeyInfo], KeyInfo]:
+def require(*roles: str) -> Callable[[KeyInfo], Awaitable[KeyInfo]]:
     """A dependency admitting keys with one of ``roles`` (403 for any other role)."""
 
-    def check(key: Annotated[KeyInfo, Depends(caller)]) -> KeyInfo:
+    async def check(key: Annotated[KeyInfo, Depends(caller)]) -> KeyInfo:
         if key.role not in roles:
             raise forbidden(f"a {key.role} key may not do this; allowed roles: {', '.join(roles)}")
         return key

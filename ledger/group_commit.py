@@ -10,6 +10,12 @@ commits a lone request at once, a busy one commits in larger groups.
 A group is all or nothing, so when it fails (one writer's bad event, a
 conflict) every request in it is retried alone with ``Ledger.append``: each
 writer gets its own receipt or its own error, exactly as without grouping.
+
+``submit`` hands back a ``concurrent.futures.Future`` instead of blocking, so that
+an asyncio server awaits it (``asyncio.wrap_future``) without parking a thread of
+its pool per waiting request; ``append`` is ``submit(...).result()``. A future
+cancelled while still queued (its client went away) is dropped, never written; once
+its group is taken it can no longer be cancelled, and its commit goes ahead.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,9 +34,7 @@ from ledger.log import MAX_BATCH, AppendResult, Ledger
 class _Pending:
     actor: str
     events: Sequence[Any]
-    done: threading.Event = field(default_factory=threading.Event)
-    result: AppendResult | None = None
-    error: BaseException | None = None
+    future: Future[AppendResult] = field(default_factory=Future)
 
 
 class GroupCommitter:
@@ -46,6 +51,10 @@ class GroupCommitter:
 
     def append(self, raw_events: Sequence[Any], *, actor: str) -> AppendResult:
         """Append one writer's batch; blocks until it is committed (or refused)."""
+        return self.submit(raw_events, actor=actor).result()
+
+    def submit(self, raw_events: Sequence[Any], *, actor: str) -> Future[AppendResult]:
+        """Queue one writer's batch; the future holds its result or its error."""
         pending = _Pending(actor, raw_events)
         with self._ready:
             if self._closed:
@@ -57,11 +66,7 @@ class GroupCommitter:
                 self._thread.start()
             self._queue.append(pending)
             self._ready.notify()
-        pending.done.wait()
-        if pending.error is not None:
-            raise pending.error
-        assert pending.result is not None
-        return pending.result
+        return pending.future
 
     def close(self) -> None:
         """Commit what is queued, then stop the writer thread."""
@@ -90,7 +95,11 @@ class GroupCommitter:
 
     def _run(self) -> None:
         while (group := self._take_group()) is not None:
-            self._commit(group)
+            # From here on a future cannot be cancelled; those cancelled in the queue are
+            # dropped (nobody waits for them, and nothing of theirs has been written).
+            live = [p for p in group if p.future.set_running_or_notify_cancel()]
+            if live:
+                self._commit(live)
 
     def _commit(self, group: list[_Pending]) -> None:
         """Commit a group together, or, if that fails, each request alone."""
@@ -99,10 +108,11 @@ class GroupCommitter:
         # Alone: each writer gets its own receipt or its own error.
         for pending in group:
             try:
-                pending.result = self.ledger.append(pending.events, actor=pending.actor)
+                result = self.ledger.append(pending.events, actor=pending.actor)
             except BaseException as exc:  # handed to the waiting writer, raised there
-                pending.error = exc
-            pending.done.set()
+                pending.future.set_exception(exc)
+            else:
+                pending.future.set_result(result)
 
     def _commit_together(self, group: list[_Pending]) -> bool:
         """One transaction for the whole group; False (nothing written) if any part fails."""
@@ -111,6 +121,5 @@ class GroupCommitter:
         except Exception:
             return False
         for pending, result in zip(group, results, strict=True):
-            pending.result = result
-            pending.done.set()
+            pending.future.set_result(result)
         return True

@@ -4,12 +4,23 @@ A key's secret is ``ll_`` followed by 43 URL-safe base64 characters (32 random
 bytes). It is shown once, when created; the database keeps its SHA-256, the
 last four characters (so people can tell keys apart in a listing), its
 organisation, role, label and creation and revocation times.
+
+Authentication is cached briefly per process: a key that authenticated is
+remembered (by the SHA-256 of its secret, per engine) for ``AUTH_CACHE_SECONDS``,
+so that a busy client does not cost a database query per request. Revoking a
+key through ``revoke_key`` forgets it at once in the process that revoked it;
+another process (a second API worker, the ``lotledger keys revoke`` command)
+stops honouring it within ``AUTH_CACHE_SECONDS``. Unknown and revoked keys are
+never cached.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +33,10 @@ from ledger.schema import ApiKey, Organisation
 
 ROLES = ("admin", "supplier", "warehouse", "store", "manager", "regulator")
 PREFIX = "ll_"
+#: How long a process keeps honouring a key it authenticated, without asking the database
+#: again: the longest a key revoked in another process may still be accepted here.
+AUTH_CACHE_SECONDS = 5.0
+_AUTH_CACHE_MAX = 10_000  # keys remembered per engine; the cache is emptied when full
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,18 +119,80 @@ def create_key(engine: Engine, org_id: str, role: str, label: str | None = None)
     return NewKey(info, secret)
 
 
-def authenticate(engine: Engine, secret: str) -> KeyInfo | None:
-    """The active key whose secret this is, or None (unknown, malformed or revoked)."""
+class _KeyCache:
+    """One engine's recently authenticated keys: secret hash -> (KeyInfo, valid until)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: dict[bytes, tuple[KeyInfo, float]] = {}
+        # Bumped by every revocation: a lookup that raced one is not cached.
+        self.generation = 0
+
+    def get(self, digest: bytes, now: float) -> KeyInfo | None:
+        hit = self.entries.get(digest)
+        if hit is None or hit[1] <= now:
+            return None
+        return hit[0]
+
+    def put(self, digest: bytes, info: KeyInfo, until: float, generation: int) -> None:
+        with self.lock:
+            if generation != self.generation:
+                return
+            if len(self.entries) >= _AUTH_CACHE_MAX:
+                self.entries.clear()
+            self.entries[digest] = (info, until)
+
+    def forget(self, key_id: str) -> None:
+        with self.lock:
+            self.generation += 1
+            stale = [d for d, (info, _) in self.entries.items() if info.id == key_id]
+            for digest in stale:
+                del self.entries[digest]
+
+
+_caches: weakref.WeakKeyDictionary[Engine, _KeyCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache(engine: Engine) -> _KeyCache:
+    cache = _caches.get(engine)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.setdefault(engine, _KeyCache())
+    return cache
+
+
+def cached_key(engine: Engine, secret: str) -> KeyInfo | None:
+    """The key ``authenticate`` would answer, if this process remembers it; no I/O."""
     if not secret.startswith(PREFIX) or len(secret) > 100:
         return None
+    return _cache(engine).get(hash_secret(secret), time.monotonic())
+
+
+def authenticate(engine: Engine, secret: str, *, now: float | None = None) -> KeyInfo | None:
+    """The active key whose secret this is, or None (unknown, malformed or revoked).
+
+    Served from this process's cache when the key authenticated less than
+    ``AUTH_CACHE_SECONDS`` ago (``now`` is a ``time.monotonic()`` reading).
+    """
+    if not secret.startswith(PREFIX) or len(secret) > 100:
+        return None
+    moment = time.monotonic() if now is None else now
+    digest = hash_secret(secret)
+    cache = _cache(engine)
+    info = cache.get(digest, moment)
+    if info is not None:
+        return info
+    generation = cache.generation
     with read_transaction(engine) as conn:
-        row = conn.execute(
-            select(*_COLUMNS).where(ApiKey.secret_hash == hash_secret(secret))
-        ).first()
+        row = conn.execute(select(*_COLUMNS).where(ApiKey.secret_hash == digest)).first()
     if row is None:
         return None
     info = KeyInfo(*row)
-    return info if info.active else None
+    if not info.active:
+        return None
+    cache.put(digest, info, moment + AUTH_CACHE_SECONDS, generation)
+    return info
 
 
 def list_keys(engine: Engine, org_id: str | None = None) -> list[KeyInfo]:
@@ -136,13 +213,17 @@ def get_key(engine: Engine, key_id: str) -> KeyInfo:
 
 
 def revoke_key(engine: Engine, key_id: str) -> KeyInfo:
-    """Revoke a key (idempotent: revoking a revoked key keeps its first revocation time)."""
+    """Revoke a key (idempotent: revoking a revoked key keeps its first revocation time).
+
+    Refused at once by this process; by others within ``AUTH_CACHE_SECONDS``.
+    """
     with write_transaction(engine) as conn:
         conn.execute(
             update(ApiKey)
             .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
             .values(revoked_at=_now())
         )
+    _cache(engine).forget(key_id)
     return get_key(engine, key_id)
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from ledger import tree
 from ledger.bulk import insert_rows
@@ -191,16 +191,12 @@ class Ledger:
             root_hash = compact.root()
             note = sign_checkpoint(self.signer, compact.size, root_hash)
             conn.execute(
-                update(Head)
-                .where(Head.id == 1)
-                .values(
-                    tree_size=compact.size, last_leaf_hash=prev, frontier=b"".join(compact.hashes)
-                )
+                _MOVE_HEAD,
+                {"size": compact.size, "last": prev, "frontier": b"".join(compact.hashes)},
             )
             conn.execute(
-                insert(Checkpoint).values(
-                    tree_size=compact.size, root_hash=root_hash, note=note, created_at=recorded_at
-                )
+                _ADD_CHECKPOINT,
+                {"size": compact.size, "root": root_hash, "note": note, "at": recorded_at},
             )
         return _results(spans, receipts, compact.size, root_hash, note)
 
@@ -337,12 +333,33 @@ class _HeadState:
     frontier: bytes
 
 
+# The write path's own statements, built once: building and keying a statement costs more
+# than running it on a small group commit.
+_READ_HEAD = select(Head.tree_size, Head.last_leaf_hash, Head.frontier).where(Head.id == 1)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_STORED_BY_ID = select(Entry.event_id, Entry.seq, Entry.leaf_hash, Entry.leaf_bytes).where(
+    Entry.event_id.in_(bindparam("ids", expanding=True))
+)
+_MOVE_HEAD = (
+    update(Head)
+    .where(Head.id == 1)
+    .values(
+        tree_size=bindparam("size"),
+        last_leaf_hash=bindparam("last"),
+        frontier=bindparam("frontier"),
+    )
+)
+_ADD_CHECKPOINT = insert(Checkpoint).values(
+    tree_size=bindparam("size"),
+    root_hash=bindparam("root"),
+    note=bindparam("note"),
+    created_at=bindparam("at"),
+)
+
+
 def _lock_head(conn: Connection) -> _HeadState:
     """Read the head under the database's write lock (FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
-    stmt = select(Head.tree_size, Head.last_leaf_hash, Head.frontier).where(Head.id == 1)
-    if not is_sqlite(conn):
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
+    row = conn.execute(_READ_HEAD if is_sqlite(conn) else _LOCK_HEAD).first()
     if row is None:
         raise NotFound("the log head is missing: run the migrations (lotledger init)")
     return _HeadState(int(row[0]), bytes(row[1]), bytes(row[2]))
@@ -356,11 +373,7 @@ def _settle_idempotency(
     found: dict[int, Receipt] = {}
     ids = list(by_id)
     for start in range(0, len(ids), 400):
-        rows = conn.execute(
-            select(Entry.event_id, Entry.seq, Entry.leaf_hash, Entry.leaf_bytes).where(
-                Entry.event_id.in_(ids[start : start + 400])
-            )
-        )
+        rows = conn.execute(_STORED_BY_ID, {"ids": ids[start : start + 400]})
         for event_id, seq, h, data in rows:
             index = by_id[event_id]
             stored = as_sent(json.loads(data)["event"], dumped[index])

@@ -8,7 +8,9 @@ client costs as little CPU as possible on the same machine):
 - single-event appends from concurrent connections, one worker, SQLite: rate, p50, p99;
 - the same single-event appends against PostgreSQL with 2 workers (and 1, to compare).
 
-Every request body is encoded before the clock starts.
+Every request body is encoded before the clock starts. Beside the rates it reports the
+CPU time the service (every process of it) and this client spent per request, and the
+load average before and after, since the client shares the machine with the service.
 """
 
 from __future__ import annotations
@@ -82,8 +84,40 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` and its children (uvicorn's workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class _Cpu:
+    """CPU seconds the service and this client spend between ``start`` and ``stop``."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.pid = server_pid
+
+    def start(self) -> None:
+        self.server0, self.client0 = _cpu_seconds(self.pid), time.process_time()
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        server = _cpu_seconds(self.pid) - self.server0
+        client = time.process_time() - self.client0
+        return {
+            "server_cpu_ms": round(server / requests * 1000, 3),
+            "client_cpu_ms": round(client / requests * 1000, 3),
+        }
+
+
 @contextmanager
-def _service(data_dir: Path, url: str, workers: int) -> Iterator[int]:
+def _service(data_dir: Path, url: str, workers: int) -> Iterator[tuple[int, int]]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOTLEDGER_")}
     log = (data_dir.parent / f"serve-{port}.log").open("w")
@@ -104,7 +138,7 @@ def _service(data_dir: Path, url: str, workers: int) -> Iterator[int]:
                     raise RuntimeError(f"service did not start, see {log.name}") from None
                 time.sleep(0.2)
         time.sleep(0.5 * workers)  # let every worker finish starting
-        yield port
+        yield port, proc.pid
     finally:
         proc.terminate()
         try:
@@ -176,9 +210,12 @@ def _bodies(count: int, size: int, prefix: str) -> list[bytes]:
     ]
 
 
-def _singles(port: int, key: str, count: int, concurrency: int, prefix: str) -> dict[str, float]:
+def _singles(
+    port: int, key: str, count: int, concurrency: int, prefix: str, cpu: _Cpu
+) -> dict[str, float]:
     asyncio.run(_run_bodies(port, key, _bodies(200, 1, prefix + "W"), concurrency))  # warm up
     bodies = _bodies(count, 1, prefix)
+    cpu.start()
     start = time.perf_counter()
     latencies = asyncio.run(_run_bodies(port, key, bodies, concurrency))
     elapsed = time.perf_counter() - start
@@ -187,6 +224,7 @@ def _singles(port: int, key: str, count: int, concurrency: int, prefix: str) -> 
         "per_s": round(count / elapsed),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        **cpu.per_request_ms(count),
     }
 
 
@@ -209,24 +247,27 @@ def _pg_schema(url: str) -> Iterator[str]:
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
-    figures: dict[str, object] = {}
+    figures: dict[str, object] = {"load_average_before": list(os.getloadavg())}
     with tempfile.TemporaryDirectory(prefix="lotledger-bench-") as tmp:
         data = Path(tmp) / "sqlite"
         url = f"sqlite:///{data / 'lotledger.db'}"
         key = _prepare(data, url)
-        with _service(data, url, workers=1) as port:
+        with _service(data, url, workers=1) as (port, pid):
+            cpu = _Cpu(pid)
             bodies = _bodies(args.batch_events, args.batch_size, "B")
             asyncio.run(_run_bodies(port, key, _bodies(1000, args.batch_size, "WB"), 1))
+            cpu.start()
             start = time.perf_counter()
             asyncio.run(_run_bodies(port, key, bodies, 1))
             elapsed = time.perf_counter() - start
             figures["batch_events_per_s"] = round(args.batch_events / elapsed)
             figures["batch_request_ms"] = round(elapsed / len(bodies) * 1000, 2)
-            single = _singles(port, key, args.singles, args.concurrency, "S")
-            figures["single_per_s"] = single["per_s"]
-            figures["single_p50_ms"] = single["p50_ms"]
-            figures["single_p99_ms"] = single["p99_ms"]
-            sequential = _singles(port, key, args.singles // 4, 1, "Q")
+            for name, value in cpu.per_request_ms(len(bodies)).items():
+                figures[f"batch_{name}"] = value
+            single = _singles(port, key, args.singles, args.concurrency, "S", cpu)
+            for name, value in single.items():
+                figures[f"single_{name}"] = value
+            sequential = _singles(port, key, args.singles // 4, 1, "Q", cpu)
             figures["single_sequential_per_s"] = sequential["per_s"]
             figures["single_sequential_p99_ms"] = sequential["p99_ms"]
         if not args.skip_pg:
@@ -234,11 +275,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 with _pg_schema(args.pg_url) as pg:
                     pg_data = Path(tmp) / f"pg{workers}"
                     key = _prepare(pg_data, pg)
-                    with _service(pg_data, pg, workers=workers) as port:
-                        single = _singles(port, key, args.singles, args.concurrency, "P")
+                    with _service(pg_data, pg, workers=workers) as (port, pid):
+                        single = _singles(port, key, args.singles, args.concurrency, "P", _Cpu(pid))
                     name = "pg_2_workers" if workers == 2 else "pg_1_worker"
                     figures[f"{name}_single_per_s"] = single["per_s"]
                     figures[f"{name}_single_p99_ms"] = single["p99_ms"]
+                    figures[f"{name}_single_server_cpu_ms"] = single["server_cpu_ms"]
+    figures["load_average_after"] = list(os.getloadavg())
     figures["concurrency"] = args.concurrency
     figures["batch_size"] = args.batch_size
     if not getattr(args, "quiet", False):

@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from api.app import ROUTERS
 from api.routers import events, keys, labels, locations, log, lots, organisations, products
 from ledger import keys as ledger_keys
+from ledger.db import make_engine
 from ledger.log import Ledger
 from ledger.masterdata import create_product
 from tests.api_fixtures import ApiClient, Keys, api_keys, client  # noqa: F401 - fixtures
@@ -235,3 +236,51 @@ def test_nothing_leaks_across_organisations(
     listed = client.get("/v1/keys", key=api_keys.admin).text
     for secret in api_keys.by_role().values():
         assert secret not in listed
+
+
+def test_a_key_revoked_here_is_refused_on_the_next_request(
+    world: Ledger,
+    client: ApiClient,  # noqa: F811
+    api_keys: Keys,  # noqa: F811
+    ev: Events,
+) -> None:
+    new = ledger_keys.create_key(world.engine, "farm", "supplier", label="handheld 7")
+    # Used twice, so the second answer comes from this process's authentication cache.
+    for lot in ("V1", "V2"):
+        r = client.post("/v1/events", key=new.secret, json={"events": [ev.register(lot)]})
+        assert r.status_code == 201
+    assert client.get("/v1/me", key=new.secret).json()["org_id"] == "farm"
+    assert client.delete(f"/v1/keys/{new.info.id}", key=api_keys.admin).status_code == 200
+
+    size = world.size()
+    refused = client.post("/v1/events", key=new.secret, json={"events": [ev.register("V3")]})
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "the API key is not valid or has been revoked"
+    assert client.get("/v1/me", key=new.secret).status_code == 401
+    assert world.size() == size
+    # The other keys of the organisation are untouched.
+    assert client.get("/v1/me", key=api_keys.farm).json()["org_id"] == "farm"
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_the_cache_ttl(
+    world: Ledger, database_url: str
+) -> None:
+    new = ledger_keys.create_key(world.engine, "retail", "store")
+    start = 1_000.0
+    info = ledger_keys.authenticate(world.engine, new.secret, now=start)
+    assert info is not None
+    assert (info.org_id, info.role) == ("retail", "store")
+    # Another process (a second worker, or `lotledger keys revoke`) has its own engine.
+    other = make_engine(database_url)
+    try:
+        assert ledger_keys.revoke_key(other, new.info.id).revoked_at is not None
+        # Inside the documented window this process may still honour it ...
+        still = ledger_keys.authenticate(world.engine, new.secret, now=start + 1)
+        assert still is not None
+        assert still.id == new.info.id
+        # ... and never after it.
+        late = start + ledger_keys.AUTH_CACHE_SECONDS
+        assert ledger_keys.authenticate(world.engine, new.secret, now=late) is None
+        assert ledger_keys.authenticate(other, new.secret, now=start) is None
+    finally:
+        other.dispose()

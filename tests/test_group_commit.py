@@ -108,12 +108,12 @@ def test_one_bad_writer_does_not_fail_the_others(world: Ledger, ev: Events) -> N
 
     writer._commit(group)  # the group fails as a whole, then each request goes alone
 
-    assert all(p.done.is_set() for p in group)
-    assert isinstance(overship.error, InsufficientStock)
-    assert isinstance(bad_schema.error, EventValidationError)
-    assert bad_schema.error.problems[0].field == "quantity"
-    assert [p.result.receipts[0].seq for p in good if p.result] == [1, 2, 3, 4]
-    assert all(p.error is None for p in good)
+    assert all(p.future.done() for p in group)
+    assert isinstance(overship.future.exception(), InsufficientStock)
+    schema_error = bad_schema.future.exception()
+    assert isinstance(schema_error, EventValidationError)
+    assert schema_error.problems[0].field == "quantity"
+    assert [p.future.result().receipts[0].seq for p in good] == [1, 2, 3, 4]
     assert world.size() == 5
     lots = [e.envelope()["event"]["lot"]["lot"] for e in world.entries(0, 5)]
     assert lots == ["S1", "G0", "G1", "G2", "G3"]
@@ -123,10 +123,43 @@ def test_a_good_group_shares_one_commit(world: Ledger, ev: Events) -> None:
     writer = GroupCommitter(world)
     group = [_Pending("farm", [ev.register(f"H{i}"), ev.register(f"H{i}b")]) for i in range(3)]
     writer._commit(group)
-    assert [[r.seq for r in p.result.receipts] for p in group if p.result] == [
+    assert [[r.seq for r in p.future.result().receipts] for p in group] == [
         [0, 1],
         [2, 3],
         [4, 5],
     ]
-    assert len({p.result.checkpoint for p in group if p.result}) == 1
+    assert len({p.future.result().checkpoint for p in group}) == 1
     assert world.latest_checkpoint()[0] == 6
+
+
+def test_a_request_cancelled_in_the_queue_is_never_written(world: Ledger, ev: Events) -> None:
+    """A client that goes away while queued: dropped; the writer carries on with the rest."""
+    writer = GroupCommitter(world)
+    gate = threading.Event()
+    in_commit = [0]
+    append = world.append
+
+    def held_append(raw: Any, *, actor: str) -> AppendResult:
+        in_commit[0] += 1
+        gate.wait(60)
+        return append(raw, actor=actor)
+
+    world.append = held_append  # type: ignore[method-assign]
+    try:
+        first = writer.submit([ev.register("K0")], actor="farm")
+        wait_until(lambda: in_commit[0] == 1)
+        gone = writer.submit([ev.register("K1")], actor="farm")
+        kept = writer.submit([ev.register("K2")], actor="farm")
+        assert not first.cancel(), "a request being committed can no longer be cancelled"
+        assert gone.cancel()
+        gate.set()
+        assert kept.result(timeout=60).receipts[0].seq == 1
+        assert first.result(timeout=60).receipts[0].seq == 0
+    finally:
+        world.append = append  # type: ignore[method-assign]
+    assert gone.cancelled()
+    # The writer thread is still alive and appends after the cancelled request.
+    assert writer.append([ev.register("K3")], actor="farm").receipts[0].seq == 2
+    writer.close()
+    lots = [e.envelope()["event"]["lot"]["lot"] for e in world.entries(0, world.size())]
+    assert lots == ["K0", "K2", "K3"]
