@@ -65,7 +65,7 @@ def _bad_window(field: str, message: str) -> ApiError:
         422,
         "validation-error",
         f"{field}: {message}",
-        errors=[{"field": field, "message": message}],
+        errors=[{"index": 0, "field": field, "message": message}],
     )
 
 
