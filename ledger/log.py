@@ -151,7 +151,7 @@ class Ledger:
             receipts = _settle_idempotency(conn, events, dumped)
             fresh = [i for i in range(len(events)) if i not in receipts]
             if not fresh:
-                size, root_hash, note = self._latest(conn)
+                size, root_hash, note = self.latest_in(conn)
                 return _results(spans, receipts, size, root_hash, note)
             # Master-data decisions go into the events themselves, before they are hashed.
             complete(conn, events, dumped, actors, fresh)
@@ -225,9 +225,10 @@ class Ledger:
     def latest_checkpoint(self) -> tuple[int, bytes, str]:
         """(size, root, signed note) of the newest checkpoint; size 0 is signed on demand."""
         with read_transaction(self.engine) as conn:
-            return self._latest(conn)
+            return self.latest_in(conn)
 
-    def _latest(self, conn: Connection) -> tuple[int, bytes, str]:
+    def latest_in(self, conn: Connection) -> tuple[int, bytes, str]:
+        """``latest_checkpoint`` inside the caller's transaction."""
         row = conn.execute(
             select(Checkpoint.tree_size, Checkpoint.root_hash, Checkpoint.note)
             .order_by(Checkpoint.tree_size.desc())

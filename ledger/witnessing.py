@@ -188,8 +188,8 @@ def witness_all(
 
 def cosigned_checkpoint(ledger: Ledger) -> str:
     """The latest checkpoint note with the stored witness cosignatures appended."""
-    size, _root, note = ledger.latest_checkpoint()
-    with read_transaction(ledger.engine) as conn:
+    with read_transaction(ledger.engine) as conn:  # one snapshot: the note and its cosignatures
+        size, _root, note = ledger.latest_in(conn)
         lines = [
             str(row[0])
             for row in conn.execute(
