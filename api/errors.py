@@ -88,6 +88,16 @@ def unauthorized(detail: str) -> ApiError:
     return ApiError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+def invalid(field: str, message: str, *, index: int = 0) -> ApiError:
+    """422 validation-error for one field the request framework could not check itself."""
+    return ApiError(
+        422,
+        "validation-error",
+        f"{field}: {message}",
+        errors=[{"index": index, "field": field, "message": message}],
+    )
+
+
 def forbidden(detail: str) -> ApiError:
     return ApiError(403, "forbidden", detail)
 

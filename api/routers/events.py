@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import WriterKey
-from api.errors import ApiError, forbidden
+from api.errors import ApiError, forbidden, invalid
 from api.limits import MAX_BATCH, MAX_BODY_BYTES, nul_character, read_body
 from api.routers import AUTH, problems
 from api.schemas import EVENT_BATCH_EXAMPLE, AppendOut
@@ -41,15 +41,6 @@ _REQUEST_BODY: dict[str, Any] = {
 }
 
 
-def _invalid(field: str, message: str) -> ApiError:
-    return ApiError(
-        422,
-        "validation-error",
-        f"{field}: {message}",
-        errors=[{"index": 0, "field": field, "message": message}],
-    )
-
-
 def decode_batch(body: bytes) -> list[Any]:
     """The events of a ``{"events": [...]}`` body, or the problem that explains why not."""
     if b"\\u0000" in body:
@@ -59,13 +50,13 @@ def decode_batch(body: bytes) -> list[Any]:
     except (ValueError, RecursionError):
         raise ApiError(400, "malformed-json", "the request body is not valid JSON") from None
     if not isinstance(doc, dict):
-        raise _invalid("events", 'the body must be an object: {"events": [...]}')
+        raise invalid("events", 'the body must be an object: {"events": [...]}')
     extra = sorted(set(doc) - {"events"})
     if extra:
-        raise _invalid(extra[0], "unexpected field; the body holds only 'events'")
+        raise invalid(extra[0], "unexpected field; the body holds only 'events'")
     events = doc.get("events")
     if not isinstance(events, list):
-        raise _invalid("events", "must be a list of events")
+        raise invalid("events", "must be a list of events")
     if len(events) > MAX_BATCH:
         raise ApiError(
             413,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from api.deps import AnyKey, LedgerDep
-from api.errors import ApiError
+from api.errors import ApiError, invalid
 from api.routers import AUTH, problems
 from api.routers.resolver import resolver_base, viewer
 from labels import LabelData, render_pdf, render_png, render_zpl
@@ -89,12 +89,7 @@ def _name(label: LabelData, ext: str) -> str:
 def _check_dpi(dpi: int) -> None:
     if dpi not in DPIS:
         message = f"thermal printers print at {' or '.join(map(str, DPIS))} dpi, not {dpi}"
-        raise ApiError(
-            422,
-            "validation-error",
-            f"dpi: {message}",
-            errors=[{"index": 0, "field": "dpi", "message": message}],
-        )
+        raise invalid("dpi", message)
 
 
 def _one(request: Request, ledger: Ledger, key: KeyInfo, gtin: str, lot: str) -> LabelData:

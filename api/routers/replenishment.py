@@ -158,9 +158,7 @@ class SuppliersOut(BaseModel):
     suppliers: list[SupplierIn]
 
 
-@router.get(
-    "/terms/{gtin}/suppliers", response_model=SuppliersOut, responses=problems(*AUTH, 422)
-)
+@router.get("/terms/{gtin}/suppliers", response_model=SuppliersOut, responses=problems(*AUTH, 422))
 def get_suppliers(
     gtin: Annotated[str, Path(max_length=14)], ledger: LedgerDep, key: AnyKey
 ) -> SuppliersOut:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import LedgerDep, ReaderKey, viewer_of
-from api.errors import ApiError
+from api.errors import invalid
 from api.routers import AUTH, problems
 from ledger import reports
 from ledger.inventory import today_utc
@@ -53,20 +53,11 @@ def _window(start: date | None, end: date | None) -> tuple[date, date]:
     stop = end or today_utc()
     if start is None:
         if stop <= date.min + timedelta(days=28):
-            raise _bad_window("end", f"{stop} leaves no 28 days before it; give a start")
+            raise invalid("end", f"{stop} leaves no 28 days before it; give a start")
         start = stop - timedelta(days=28)
     if start >= stop:
-        raise _bad_window("start", f"{start} is not before the end ({stop})")
+        raise invalid("start", f"{start} is not before the end ({stop})")
     return start, stop
-
-
-def _bad_window(field: str, message: str) -> ApiError:
-    return ApiError(
-        422,
-        "validation-error",
-        f"{field}: {message}",
-        errors=[{"index": 0, "field": field, "message": message}],
-    )
 
 
 @router.get("/inventory-value", response_model=list[ValueOut], responses=ERRORS)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from api.deps import LedgerDep, ManagerOrRegulatorKey
-from api.errors import ApiError
+from api.errors import invalid
 from api.routers import AUTH, problems
 from ledger import fsma
 from ledger.log import rfc3339_utc
@@ -115,27 +115,18 @@ ToParam = Annotated[
 ]
 
 
-def _invalid(field: str, message: str) -> ApiError:
-    return ApiError(
-        422,
-        "validation-error",
-        f"{field}: {message}",
-        errors=[{"index": 0, "field": field, "message": message}],
-    )
-
-
 def parse_lot_ref(value: str, field: str = "lot") -> TraceStart:
     """``GTIN/LOT`` or ``GTIN/LOT@LOCATION`` (a lot code never holds "@": GS1 CSET 82)."""
     m = _LOT_REF.match(value)
     if m is None:
-        raise _invalid(field, f"{value!r} is not GTIN/LOT or GTIN/LOT@LOCATION")
+        raise invalid(field, f"{value!r} is not GTIN/LOT or GTIN/LOT@LOCATION")
     return TraceStart(m["gtin"], m["lot"], m["loc"])
 
 
 def _moment(value: date | datetime, *, end: bool) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise _invalid("to" if end else "from", "a time needs an offset (Z or +hh:mm)")
+            raise invalid("to" if end else "from", "a time needs an offset (Z or +hh:mm)")
         return rfc3339_utc(value)
     return (value + timedelta(days=1) if end else value).isoformat()
 
@@ -149,12 +140,12 @@ def starts_from(
     """The query's starting point: lots, or a product and a date range (not both)."""
     if lot:
         if gtin or start or end:
-            raise _invalid("lot", "give lots, or gtin with from and to, not both")
+            raise invalid("lot", "give lots, or gtin with from and to, not both")
         if len(lot) > MAX_STARTS:
-            raise _invalid("lot", f"at most {MAX_STARTS} lots")
+            raise invalid("lot", f"at most {MAX_STARTS} lots")
         return [parse_lot_ref(v) for v in lot]
     if not (gtin and start and end):
-        raise _invalid("lot", "give lot=GTIN/LOT, or gtin, from and to")
+        raise invalid("lot", "give lot=GTIN/LOT, or gtin, from and to")
     return ProductRange(gtin, _moment(start, end=False), _moment(end, end=True))
 
 
