@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -274,13 +275,22 @@ class Ledger:
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` (one query)."""
-        with self.engine.connect() as conn:
-            return tree.inclusion_proof(conn, index, size)
+        with self._driver() as driver:
+            return tree.inclusion_proof(driver, index, size)
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
         """RFC 9162 consistency proof from ``size1`` to ``size2`` (one query)."""
-        with self.engine.connect() as conn:
-            return tree.consistency_proof(conn, size1, size2)
+        with self._driver() as driver:
+            return tree.consistency_proof(driver, size1, size2)
+
+    @contextmanager
+    def _driver(self) -> Iterator[tree.Driver]:
+        """A pooled DB-API connection for one statement, without SQLAlchemy's Connection."""
+        raw = self.engine.raw_connection()
+        try:
+            yield tree.Driver(raw.driver_connection, self.engine.dialect.name == "postgresql")
+        finally:
+            raw.close()
 
 
 def _validate(raw_events: Sequence[Any], moment: datetime) -> list[BaseModel]:

@@ -12,9 +12,10 @@ module's. Model: transparency-dev/merkle ``proof/proof.go``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -25,11 +26,24 @@ from verifier.hashing import EMPTY_ROOT, node_hash
 Coord = tuple[int, int]  # (level, index) of a perfect subtree
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """The hash of leaves [begin, end): one perfect node, or several folded right to left."""
 
     parts: tuple[Coord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Driver:
+    """A DB-API connection straight from the pool, and whether it is PostgreSQL's."""
+
+    dbapi: Any
+    postgres: bool
+
+
+def _driver(db: Connection | Driver) -> Driver:
+    if isinstance(db, Driver):
+        return db
+    return Driver(db.connection.driver_connection, db.dialect.name == "postgresql")
 
 
 def range_span(begin: int, end: int) -> Span:
@@ -91,45 +105,52 @@ def owner(coord: Coord) -> int:
     return ((index + 1) << level) - 1
 
 
-def fetch_nodes(conn: Connection, coords: Iterable[Coord], size: int) -> dict[Coord, bytes]:
+def fetch_nodes(db: Connection | Driver, coords: Iterable[Coord], size: int) -> dict[Coord, bytes]:
     """Read the hashes of perfect subtrees from the entries that completed them: one query.
 
     The last leaf of the tree (entry ``size - 1``) is read too: a tree larger
     than the log is refused with ``InvalidRange``.
     """
-    wanted = set(coords)
-    owners = sorted({owner(c) for c in wanted} | ({size - 1} if size else set()))
+    owner_of = {c: ((c[1] + 1) << c[0]) - 1 for c in coords}  # owner(), inlined: hot path
+    owners = set(owner_of.values())
+    if size:
+        owners.add(size - 1)
     if not owners:
         return {}
+    ordered = sorted(owners)
     # Straight to the driver: a proof is one primary-key SELECT, and SQLAlchemy's result and
     # transaction machinery would cost more than the query itself. One statement is one
     # snapshot, so no transaction is begun for it; inside a caller's transaction it runs
     # in that transaction, on the same connection.
-    dbapi: Any = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
+    driver = _driver(db)
+    dbapi = driver.dbapi
+    if driver.postgres:
         # One statement text whatever the count, so psycopg prepares it once per connection.
         with dbapi.cursor() as cursor:
             cursor.execute(
-                "SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq = ANY(%s)", (owners,)
+                "SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq = ANY(%s)", (ordered,)
             )
             fetched = cursor.fetchall()
     else:
-        marks = ", ".join("?" * len(owners))
-        fetched = dbapi.execute(
-            f"SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq IN ({marks})",  # noqa: S608
-            owners,
-        ).fetchall()
-    rows = {int(seq): (bytes(h), bytes(nodes)) for seq, h, nodes in fetched}
+        fetched = dbapi.execute(_sqlite_select(len(ordered)), ordered).fetchall()
+    # Both drivers give int and bytes.
+    rows = {seq: (h, nodes) for seq, h, nodes in fetched}
     if size and size - 1 not in rows:
         raise InvalidRange(f"tree size {size} is beyond the log's size")
     found: dict[Coord, bytes] = {}
-    for coord in wanted:
-        row = rows.get(owner(coord))
+    for coord, seq in owner_of.items():
+        row = rows.get(seq)
         if row is None:
             raise InvalidRange(f"the tree has no node at {coord}: beyond its size")
         level = coord[0]
         found[coord] = row[0] if level == 0 else row[1][(level - 1) * 32 : level * 32]
     return found
+
+
+@functools.cache
+def _sqlite_select(count: int) -> str:
+    marks = ", ".join("?" * count)
+    return f"SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq IN ({marks})"  # noqa: S608
 
 
 def fold(spans: Sequence[Span], nodes: Mapping[Coord, bytes]) -> list[bytes]:
@@ -143,18 +164,18 @@ def fold(spans: Sequence[Span], nodes: Mapping[Coord, bytes]) -> list[bytes]:
     return hashes
 
 
-def resolve(conn: Connection, spans: Sequence[Span], size: int) -> list[bytes]:
+def resolve(conn: Connection | Driver, spans: Sequence[Span], size: int) -> list[bytes]:
     nodes = fetch_nodes(conn, (c for span in spans for c in span.parts), size)
     return fold(spans, nodes)
 
 
-def root(conn: Connection, size: int) -> bytes:
+def root(conn: Connection | Driver, size: int) -> bytes:
     return resolve(conn, root_plan(size), size)[0] if size else EMPTY_ROOT
 
 
-def inclusion_proof(conn: Connection, index: int, size: int) -> list[bytes]:
+def inclusion_proof(conn: Connection | Driver, index: int, size: int) -> list[bytes]:
     return resolve(conn, inclusion_plan(index, size), size)
 
 
-def consistency_proof(conn: Connection, size1: int, size2: int) -> list[bytes]:
+def consistency_proof(conn: Connection | Driver, size1: int, size2: int) -> list[bytes]:
     return resolve(conn, consistency_plan(size1, size2), size2)
