@@ -121,24 +121,30 @@ def check_location(conn: Connection, location_id: str, viewer: str | None) -> st
     return str(org)
 
 
-def _stock_query(location_id: str) -> Any:
+def stock_select(*columns: Any) -> Any:
+    """``columns`` of stock rows joined to their lot, its status (if any) and its product's
+    terms (if any): what sellable and pickable stock is judged by."""
     return (
-        select(
-            Stock.lot_id,
-            Stock.on_hand,
-            Lot.gtin,
-            Lot.lot,
-            Lot.product,
-            Lot.unit,
-            Lot.expiry,
-            LotStatusRecord.status,
-            ProductTerms.removal_days,
-        )
+        select(*columns)
+        .select_from(Stock)
         .join(Lot, Lot.id == Stock.lot_id)
         .outerjoin(LotStatusRecord, LotStatusRecord.lot_id == Stock.lot_id)
         .outerjoin(ProductTerms, ProductTerms.gtin == Lot.gtin)
-        .where(Stock.location_id == location_id, Stock.on_hand != 0)
     )
+
+
+def _stock_query(location_id: str) -> Any:
+    return stock_select(
+        Stock.lot_id,
+        Stock.on_hand,
+        Lot.gtin,
+        Lot.lot,
+        Lot.product,
+        Lot.unit,
+        Lot.expiry,
+        LotStatusRecord.status,
+        ProductTerms.removal_days,
+    ).where(Stock.location_id == location_id, Stock.on_hand != 0)
 
 
 def location_stock(

@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, select
 from ledger.db import read_transaction
 from ledger.errors import EventValidationError, Problem, RuleViolation
 from ledger.forecast import Forecast, demand_within, forecast
-from ledger.inventory import check_location, removal_date, today_utc
+from ledger.inventory import check_location, removal_date, stock_select, today_utc
 from ledger.log import Ledger
 from ledger.orders import OPEN_STATUSES, OrderView, place_order
 from ledger.projection import APPROVED
@@ -139,9 +139,7 @@ def suggest(
         )
         gtins = sorted({g for _, g in pairs})
         terms, products = _terms(conn, gtins)
-        lead = _actual_lead_times(
-            conn, {s for t in terms.values() for s, _ in t.suppliers}, gtins
-        )
+        lead = _actual_lead_times(conn, {s for t in terms.values() for s, _ in t.suppliers}, gtins)
     if not pairs:
         return []
     index = {p: i for i, p in enumerate(pairs)}
@@ -228,8 +226,7 @@ def _suggestions(
                     "lead_time_source": lead_source[i],
                     "supplier_location": t.chosen[0],
                     "suppliers": [
-                        {"supplier_location": s, "quoted_lead_time_days": d}
-                        for s, d in t.suppliers
+                        {"supplier_location": s, "quoted_lead_time_days": d} for s, d in t.suppliers
                     ],
                     "review_days": REVIEW_DAYS,
                     "service_level": service_level,
@@ -334,18 +331,14 @@ def _stock(conn: Connection, locations: Sequence[str]) -> list[tuple[Any, ...]]:
     found: list[tuple[Any, ...]] = []
     for chunk in _chunks(sorted(locations)):
         found += conn.execute(
-            select(
+            stock_select(
                 Stock.location_id,
                 Lot.gtin,
                 Stock.on_hand,
                 Lot.expiry,
                 LotStatusRecord.status,
                 ProductTerms.removal_days,
-            )
-            .join(Lot, Lot.id == Stock.lot_id)
-            .outerjoin(LotStatusRecord, LotStatusRecord.lot_id == Stock.lot_id)
-            .outerjoin(ProductTerms, ProductTerms.gtin == Lot.gtin)
-            .where(Stock.location_id.in_(chunk), Stock.on_hand > 0)
+            ).where(Stock.location_id.in_(chunk), Stock.on_hand > 0)
         ).all()
     return found
 
