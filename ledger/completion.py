@@ -145,8 +145,7 @@ def complete(
                 if line.unit_price is None and cost > 0:
                     lines[n] = {**lines[n], "unit_price": format_micro(cost)}
             value = order_value(
-                (parse_decimal(line["quantity"]), _price(line.get("unit_price")))
-                for line in lines
+                (parse_decimal(line["quantity"]), _price(line.get("unit_price"))) for line in lines
             )
             dumped[i]["approval_required"] = value > limits[actors[i]]
             (events[i],) = ev.parse_events([dumped[i]])

@@ -82,9 +82,7 @@ def flow_deltas(event: Any, lot_id: LotIdOf) -> list[FlowDelta]:
             if refused is not None:
                 accepted -= parse_decimal(refused)
         return [(location, lot_id(*_key(_get(event, "lot"))), "received", accepted)]
-    column = {"register": "produced", "ship": "shipped"}.get(
-        etype, _LEAVING.get(etype, "")
-    )
+    column = {"register": "produced", "ship": "shipped"}.get(etype, _LEAVING.get(etype, ""))
     if not column:
         return []
     return [

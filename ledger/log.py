@@ -42,6 +42,9 @@ from verifier.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
 from verifier.note import SignerKey, VerifierKey
 
 MAX_BATCH = 10_000
+# Subtree hashes kept in memory for proofs (``tree.NodeCache``): about 15 MiB, enough for
+# the top of any tree, the newest entries, and the proofs of several thousand leaves.
+NODE_CACHE_SIZE = 1 << 16
 MAX_FUTURE = timedelta(minutes=10)
 ZERO_HASH = bytes(HASH_SIZE)
 ENTRY_COLUMNS = (
@@ -91,19 +94,29 @@ def rfc3339_utc(moment: datetime) -> str:
 class Ledger:
     """A ledger over one database and one signing key."""
 
-    def __init__(self, engine: Engine, signer: SignerKey) -> None:
+    def __init__(
+        self, engine: Engine, signer: SignerKey, *, node_cache_size: int = NODE_CACHE_SIZE
+    ) -> None:
         self.engine = engine
         self.signer = signer
+        self.node_cache = tree.NodeCache(node_cache_size)
 
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True, **engine_args: Any) -> Ledger:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        migrate: bool = True,
+        node_cache_size: int = NODE_CACHE_SIZE,
+        **engine_args: Any,
+    ) -> Ledger:
         """Open (creating on first use) the database and signing key the settings name."""
         if settings.database_url.startswith("sqlite"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database_url, **engine_args)
         if migrate:
             upgrade(engine)
-        return cls(engine, load_or_create_signer(settings))
+        return cls(engine, load_or_create_signer(settings), node_cache_size=node_cache_size)
 
     @property
     def origin(self) -> str:
@@ -158,8 +171,7 @@ class Ledger:
             complete(conn, events, dumped, actors, fresh)
             size = head.tree_size
             batch = [
-                Applied(i, size + n, actors[i], recorded_at, events[i])
-                for n, i in enumerate(fresh)
+                Applied(i, size + n, actors[i], recorded_at, events[i]) for n, i in enumerate(fresh)
             ]
             projector = BatchProjector(conn)
             projector.apply_all(batch)
@@ -274,14 +286,25 @@ class Ledger:
             return tree.root(conn, _head_size(conn) if size is None else size)
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` (one query)."""
-        with self._driver() as driver:
-            return tree.inclusion_proof(driver, index, size)
+        """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size``."""
+        return self._resolve(tree.inclusion_plan(index, size), size)
 
     def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
-        """RFC 9162 consistency proof from ``size1`` to ``size2`` (one query)."""
-        with self._driver() as driver:
-            return tree.consistency_proof(driver, size1, size2)
+        """RFC 9162 consistency proof from ``size1`` to ``size2``."""
+        return self._resolve(tree.consistency_plan(size1, size2), size2)
+
+    def _resolve(self, spans: Sequence[tree.Span], size: int) -> list[bytes]:
+        """The spans' hashes: nodes from the cache, the rest in one query (then cached)."""
+        cache = self.node_cache
+        nodes, missing = cache.get(tree.coords_of(spans))
+        if missing or size > cache.known_size:
+            owner_of, seqs = tree.owners_of(missing, size)
+            with self._driver() as driver:
+                fetched = tree.pick_nodes(owner_of, tree.fetch_rows(driver, seqs), size)
+            # A statement of its own, outside any write transaction: committed rows only.
+            cache.put(fetched, size)
+            nodes.update(fetched)
+        return tree.fold(spans, nodes)
 
     @contextmanager
     def _driver(self) -> Iterator[tree.Driver]:

@@ -6,13 +6,16 @@ completed it (its last leaf): the leaf hash itself, and the hashes of levels
 consistency proof is then a plan of at most ~2 log2(n) node coordinates,
 fetched in one primary-key query; an incomplete subtree on the right
 border is folded from the perfect subtrees that cover it. Nothing ever
-re-hashes the log. Checking proofs is ``verifier.proofs``'s job, not this
-module's. Model: transparency-dev/merkle ``proof/proof.go``.
+re-hashes the log. ``NodeCache`` keeps nodes once read (they never change).
+Checking proofs is ``verifier.proofs``'s job, not this module's.
+Model: transparency-dev/merkle ``proof/proof.go``.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -105,19 +108,26 @@ def owner(coord: Coord) -> int:
     return ((index + 1) << level) - 1
 
 
-def fetch_nodes(db: Connection | Driver, coords: Iterable[Coord], size: int) -> dict[Coord, bytes]:
-    """Read the hashes of perfect subtrees from the entries that completed them: one query.
+Row = tuple[bytes, bytes]  # an entry's leaf hash and the subtree hashes it completed
 
-    The last leaf of the tree (entry ``size - 1``) is read too: a tree larger
-    than the log is refused with ``InvalidRange``.
+
+def owners_of(coords: Iterable[Coord], size: int) -> tuple[dict[Coord, int], list[int]]:
+    """Each coordinate's owning entry, and the entries to read (with ``size - 1``), sorted.
+
+    The last leaf of the tree is read too, so that a tree larger than the log is
+    refused (``pick_nodes``) whether or not a node lives there.
     """
     owner_of = {c: ((c[1] + 1) << c[0]) - 1 for c in coords}  # owner(), inlined: hot path
     owners = set(owner_of.values())
     if size:
         owners.add(size - 1)
-    if not owners:
+    return owner_of, sorted(owners)
+
+
+def fetch_rows(db: Connection | Driver, seqs: Sequence[int]) -> dict[int, Row]:
+    """The node rows of entries ``seqs``: one primary-key query; absent entries are left out."""
+    if not seqs:
         return {}
-    ordered = sorted(owners)
     # Straight to the driver: a proof is one primary-key SELECT, and SQLAlchemy's result and
     # transaction machinery would cost more than the query itself. One statement is one
     # snapshot, so no transaction is begun for it; inside a caller's transaction it runs
@@ -128,13 +138,19 @@ def fetch_nodes(db: Connection | Driver, coords: Iterable[Coord], size: int) -> 
         # One statement text whatever the count, so psycopg prepares it once per connection.
         with dbapi.cursor() as cursor:
             cursor.execute(
-                "SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq = ANY(%s)", (ordered,)
+                "SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq = ANY(%s)", (list(seqs),)
             )
             fetched = cursor.fetchall()
     else:
-        fetched = dbapi.execute(_sqlite_select(len(ordered)), ordered).fetchall()
+        fetched = dbapi.execute(_sqlite_select(len(seqs)), seqs).fetchall()
     # Both drivers give int and bytes.
-    rows = {seq: (h, nodes) for seq, h, nodes in fetched}
+    return {seq: (h, nodes) for seq, h, nodes in fetched}
+
+
+def pick_nodes(
+    owner_of: Mapping[Coord, int], rows: Mapping[int, Row], size: int
+) -> dict[Coord, bytes]:
+    """Each coordinate's hash, cut from its owner's row; ``InvalidRange`` past the log's end."""
     if size and size - 1 not in rows:
         raise InvalidRange(f"tree size {size} is beyond the log's size")
     found: dict[Coord, bytes] = {}
@@ -147,10 +163,72 @@ def fetch_nodes(db: Connection | Driver, coords: Iterable[Coord], size: int) -> 
     return found
 
 
+def fetch_nodes(db: Connection | Driver, coords: Iterable[Coord], size: int) -> dict[Coord, bytes]:
+    """Read the hashes of perfect subtrees from the entries that completed them: one query."""
+    owner_of, seqs = owners_of(coords, size)
+    return pick_nodes(owner_of, fetch_rows(db, seqs), size)
+
+
 @functools.cache
 def _sqlite_select(count: int) -> str:
     marks = ", ".join("?" * count)
     return f"SELECT seq, leaf_hash, nodes FROM log_entries WHERE seq IN ({marks})"  # noqa: S608
+
+
+class NodeCache:
+    """Perfect-subtree hashes of committed entries, the least recently used evicted first.
+
+    A committed entry's leaf hash and subtree hashes never change (the log is
+    append-only, and the database refuses updates), so a node read once answers
+    every later proof that needs it, in every thread, with no expiry: the idea of
+    a tile cache in front of a tiled transparency log. ``known_size`` is the
+    largest tree size whose last entry has been read: a proof within it needs no
+    query for its size check. Only nodes read by a statement of their own
+    (committed data) may be put here, never rows read inside a write transaction
+    that could still roll back. The top of the tree and the newest entries are in
+    nearly every proof and stay; ``capacity`` nodes bound the memory (about 240
+    bytes a node; 0 switches the cache off).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.known_size = 0
+        self._nodes: OrderedDict[Coord, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, coords: Sequence[Coord]) -> tuple[dict[Coord, bytes], list[Coord]]:
+        """The cached hashes among ``coords``, and the coordinates still to read."""
+        found: dict[Coord, bytes] = {}
+        missing: list[Coord] = []
+        nodes = self._nodes
+        with self._lock:
+            for coord in coords:
+                h = nodes.get(coord)
+                if h is None:
+                    missing.append(coord)
+                else:
+                    nodes.move_to_end(coord)
+                    found[coord] = h
+        return found, missing
+
+    def put(self, fetched: Mapping[Coord, bytes], size: int) -> None:
+        """Keep nodes read from committed entries, which a tree of ``size`` was checked to have."""
+        nodes = self._nodes
+        with self._lock:
+            self.known_size = max(self.known_size, size)
+            if not self.capacity:
+                return
+            nodes.update(fetched)
+            while len(nodes) > self.capacity:
+                nodes.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._nodes.clear()
+            self.known_size = 0
+
+    def __len__(self) -> int:
+        return len(self._nodes)
 
 
 def fold(spans: Sequence[Span], nodes: Mapping[Coord, bytes]) -> list[bytes]:
@@ -164,9 +242,12 @@ def fold(spans: Sequence[Span], nodes: Mapping[Coord, bytes]) -> list[bytes]:
     return hashes
 
 
+def coords_of(spans: Sequence[Span]) -> list[Coord]:
+    return [c for span in spans for c in span.parts]
+
+
 def resolve(conn: Connection | Driver, spans: Sequence[Span], size: int) -> list[bytes]:
-    nodes = fetch_nodes(conn, (c for span in spans for c in span.parts), size)
-    return fold(spans, nodes)
+    return fold(spans, fetch_nodes(conn, coords_of(spans), size))
 
 
 def root(conn: Connection | Driver, size: int) -> bytes:

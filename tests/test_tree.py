@@ -104,3 +104,54 @@ def test_proof_beyond_log_size_is_refused(big_log: tuple[Ledger, list[bytes]]) -
         ledger.inclusion_proof(0, DB_SIZE + 1)
     with pytest.raises(Exception, match="no consistency proof"):
         ledger.consistency_proof(10, 5)
+
+
+def test_cached_proofs_equal_oracle_as_the_log_grows(world: Ledger, ev: Events) -> None:
+    # A cache smaller than one round of proofs: nodes are evicted and read again.
+    world.node_cache = tree.NodeCache(64)
+    rng = random.Random(6962)
+    leaves: list[bytes] = []
+    for round_ in range(4):
+        result = world.append([ev.register(f"G{round_}-{i}", "1") for i in range(75)], actor="farm")
+        leaves += [r.leaf_hash for r in result.receipts]
+        size = len(leaves)
+        for _ in range(2):  # the second pass is answered mostly from the cache
+            for index in rng.sample(range(size), 12):
+                proof = world.inclusion_proof(index, size)
+                assert proof == inclusion_path(index, leaves), (index, size)
+            for old in rng.sample(range(1, size + 1), 12):
+                proof = world.consistency_proof(old, size)
+                assert proof == consistency_proof(old, leaves), (old, size)
+        assert 0 < len(world.node_cache) <= 64
+        assert world.node_cache.known_size == size
+        # Past the end of the log is refused, whatever the cache holds.
+        with pytest.raises(Exception, match="beyond"):
+            world.inclusion_proof(0, size + 1)
+
+
+def test_cached_proofs_need_no_database(
+    big_log: tuple[Ledger, list[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger, leaves = big_log
+    asked = [(i, DB_SIZE) for i in (0, 7, 150, 299)] + [(i, 200) for i in (3, 199)]
+    first = [ledger.inclusion_proof(i, n) for i, n in asked]
+    olds = [ledger.consistency_proof(m, DB_SIZE) for m in (1, 64, 200, 299)]
+
+    def no_database() -> None:
+        raise AssertionError("a cached proof went to the database")
+
+    monkeypatch.setattr(ledger, "_driver", no_database)
+    assert [ledger.inclusion_proof(i, n) for i, n in asked] == first
+    assert [ledger.consistency_proof(m, DB_SIZE) for m in (1, 64, 200, 299)] == olds
+    assert first[0] == inclusion_path(0, leaves)
+    # A node it has not seen, or a size past the largest it has checked, still reads.
+    with pytest.raises(AssertionError, match="went to the database"):
+        ledger.inclusion_proof(100, DB_SIZE)
+
+
+def test_cache_off_reads_every_proof(big_log: tuple[Ledger, list[bytes]]) -> None:
+    ledger, leaves = big_log
+    ledger.node_cache = tree.NodeCache(0)
+    for index in (0, 150, 299):
+        assert ledger.inclusion_proof(index, DB_SIZE) == inclusion_path(index, leaves)
+    assert len(ledger.node_cache) == 0
