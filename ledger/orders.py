@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import Connection, Engine, or_, select
 
 from ledger.db import read_transaction
@@ -31,6 +32,9 @@ from verifier.gs1 import validate_gtin
 OPEN_STATUSES = ("awaiting_approval", "placed", "approved", "confirmed", "shipped")
 
 
+# The views are also the API's response bodies: the ``Field`` descriptions are OpenAPI's.
+
+
 @dataclass(frozen=True, slots=True)
 class LineView:
     gtin: str
@@ -38,11 +42,11 @@ class LineView:
     ordered: str
     unit_price: str
     shipped: str
-    received: str
+    received: Annotated[str, Field(description="accepted into stock")]
     damaged: str
     out_of_temperature: str
-    short: str
-    over: str
+    short: Annotated[str, Field(description="ordered but never arrived")]
+    over: Annotated[str, Field(description="arrived beyond what was ordered")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +68,13 @@ class OrderView:
     supplier_location: str
     buyer_org: str
     supplier_org: str
-    status: str
+    status: Annotated[
+        str,
+        Field(
+            description="awaiting_approval, placed, approved, confirmed, shipped, received, "
+            "closed, fulfilled or cancelled"
+        ),
+    ]
     promised_date: str | None
     value: str
     approval_required: bool
@@ -75,8 +85,10 @@ class OrderView:
     received_day: str | None
     closed_day: str | None
     note: str | None
-    lines: list[LineView] = field(default_factory=list)
-    lots: list[OrderLotView] = field(default_factory=list)
+    lines: list[LineView]
+    lots: Annotated[
+        list[OrderLotView], Field(description="every lot shipped or received against it")
+    ]
 
 
 def _event(etype: str, location: str, when: datetime | None, **fields: Any) -> dict[str, Any]:

@@ -27,10 +27,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import NormalDist
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 from sqlalchemy import Connection, Engine, select
 
 from ledger.db import read_transaction
@@ -69,8 +70,17 @@ class Suggestion:
     product: str
     unit: str
     supplier_location: str | None
-    quantity: str  # "0" when nothing needs ordering
-    explain: dict[str, Any]
+    quantity: Annotated[  # "0" when nothing needs ordering
+        str, Field(description="rounded to the case pack, at least the minimum order")
+    ]
+    explain: Annotated[
+        dict[str, Any],
+        Field(
+            description="forecast method and numbers, lead time (actual or quoted), safety "
+            "stock, reorder point, order-up-to level, sellable/held/expiring stock, in transit, "
+            "on order"
+        ),
+    ]
 
 
 @dataclass

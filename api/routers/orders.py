@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import LedgerDep, ReaderKey, require, viewer_of
 from api.routers import AUTH, problems
-from api.routers.stock import AllocationOut
 from ledger import orders, terms
+from ledger.inventory import Allocation
 from ledger.keys import KeyInfo
+from ledger.orders import OrderView
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 OrderId = Annotated[str, Path(min_length=1, max_length=200)]
@@ -52,54 +53,6 @@ class PlaceIn(BaseModel):
     order_id: str | None = Field(None, max_length=200, description="default: PO-<random>")
 
 
-class LineOut(BaseModel):
-    gtin: str
-    unit: str
-    ordered: str
-    unit_price: str
-    shipped: str
-    received: str = Field(description="accepted into stock")
-    damaged: str
-    out_of_temperature: str
-    short: str = Field(description="ordered but never arrived")
-    over: str = Field(description="arrived beyond what was ordered")
-
-
-class OrderLotOut(BaseModel):
-    seq: int
-    direction: str
-    gtin: str
-    lot: str
-    location_id: str
-    quantity: str
-    damaged: str
-    out_of_temperature: str
-
-
-class OrderOut(BaseModel):
-    order_id: str
-    buyer_location: str
-    supplier_location: str
-    buyer_org: str
-    supplier_org: str
-    status: str = Field(
-        description="awaiting_approval, placed, approved, confirmed, shipped, received, "
-        "closed, fulfilled or cancelled"
-    )
-    promised_date: str | None
-    value: str
-    approval_required: bool
-    approved_seq: int | None
-    placed_day: str
-    confirmed_day: str | None
-    shipped_day: str | None
-    received_day: str | None
-    closed_day: str | None
-    note: str | None
-    lines: list[LineOut]
-    lots: list[OrderLotOut] = Field(description="every lot shipped or received against it")
-
-
 class NoteIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"note": "weekend promotion"}]})
 
@@ -125,8 +78,8 @@ class ShipIn(BaseModel):
 
 
 class ShipOut(BaseModel):
-    order: OrderOut
-    picks: list[AllocationOut]
+    order: OrderView
+    picks: list[Allocation]
 
 
 class ReceiptIn(BaseModel):
@@ -171,10 +124,6 @@ class PolicyOut(BaseModel):
     approval_limit: str
 
 
-def _out(view: orders.OrderView) -> OrderOut:
-    return OrderOut.model_validate(view, from_attributes=True)
-
-
 @router.get("/policy", response_model=PolicyOut, responses=problems(*AUTH))
 def get_policy(ledger: LedgerDep, key: PartyKey) -> PolicyOut:
     """The organisation's approval limit: orders worth more need a manager.
@@ -191,38 +140,33 @@ def set_policy(body: PolicyIn, ledger: LedgerDep, key: ManagerKey) -> PolicyOut:
     return PolicyOut(org_id=key.org_id, approval_limit=limit)
 
 
-@router.post("", status_code=201, response_model=OrderOut, responses=ERRORS)
-def place(body: PlaceIn, ledger: LedgerDep, key: BuyerKey) -> OrderOut:
+@router.post("", status_code=201, response_model=OrderView, responses=ERRORS)
+def place(body: PlaceIn, ledger: LedgerDep, key: BuyerKey) -> OrderView:
     """Place an order (`order_placed`) from one of your locations with a supplier or a
     distribution centre. Over the approval limit it awaits a manager's approval.
     Roles: store, warehouse, manager."""
-    return _out(
-        orders.place_order(
-            ledger,
-            actor=key.org_id,
-            buyer_location=body.buyer_location,
-            supplier_location=body.supplier_location,
-            lines=[line.model_dump() for line in body.lines],
-            order_id=body.order_id,
-        )
+    return orders.place_order(
+        ledger,
+        actor=key.org_id,
+        buyer_location=body.buyer_location,
+        supplier_location=body.supplier_location,
+        lines=[line.model_dump() for line in body.lines],
+        order_id=body.order_id,
     )
 
 
-@router.get("", response_model=list[OrderOut], responses=problems(*AUTH, 422))
+@router.get("", response_model=list[OrderView], responses=problems(*AUTH, 422))
 def list_orders(
     ledger: LedgerDep,
     key: ReaderKey,
     location: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
-) -> list[OrderOut]:
+) -> list[OrderView]:
     """Orders you placed or that were placed with you, newest first (500 at most; lines and
     lots on each order's page). Roles: supplier, warehouse, store, manager, regulator."""
-    return [
-        _out(o)
-        for o in orders.list_orders(
-            ledger.engine, viewer=viewer_of(key), location=location, status=status
-        )
-    ]
+    return orders.list_orders(
+        ledger.engine, viewer=viewer_of(key), location=location, status=status
+    )
 
 
 @router.get(
@@ -242,25 +186,25 @@ def orders_for_lot(
     return orders.orders_for_lot(ledger.engine, gtin, lot, viewer=viewer_of(key))
 
 
-@router.get("/{order_id}", response_model=OrderOut, responses=problems(*AUTH, 404, 422))
-def get_order(order_id: OrderId, ledger: LedgerDep, key: ReaderKey) -> OrderOut:
+@router.get("/{order_id}", response_model=OrderView, responses=problems(*AUTH, 404, 422))
+def get_order(order_id: OrderId, ledger: LedgerDep, key: ReaderKey) -> OrderView:
     """An order with its lines (ordered, shipped, received, short, over, damaged, out of
     temperature) and lots. Roles: supplier, warehouse, store, manager, regulator."""
-    return _out(orders.get_order(ledger.engine, order_id, viewer=viewer_of(key)))
+    return orders.get_order(ledger.engine, order_id, viewer=viewer_of(key))
 
 
-@router.post("/{order_id}/approve", response_model=OrderOut, responses=ERRORS)
-def approve(order_id: OrderId, body: NoteIn, ledger: LedgerDep, key: ManagerKey) -> OrderOut:
+@router.post("/{order_id}/approve", response_model=OrderView, responses=ERRORS)
+def approve(order_id: OrderId, body: NoteIn, ledger: LedgerDep, key: ManagerKey) -> OrderView:
     """Approve an order awaiting approval (`order_approved`). Roles: manager (buyer's)."""
-    return _out(orders.approve_order(ledger, order_id, actor=key.org_id, note=body.note))
+    return orders.approve_order(ledger, order_id, actor=key.org_id, note=body.note)
 
 
-@router.post("/{order_id}/confirm", response_model=OrderOut, responses=ERRORS)
-def confirm(order_id: OrderId, body: ConfirmIn, ledger: LedgerDep, key: SupplierKey) -> OrderOut:
+@router.post("/{order_id}/confirm", response_model=OrderView, responses=ERRORS)
+def confirm(order_id: OrderId, body: ConfirmIn, ledger: LedgerDep, key: SupplierKey) -> OrderView:
     """Confirm with a promised date (`order_confirmed`). Roles: supplier, warehouse,
     manager (supplier's)."""
-    return _out(
-        orders.confirm_order(ledger, order_id, actor=key.org_id, promised_date=body.promised_date)
+    return orders.confirm_order(
+        ledger, order_id, actor=key.org_id, promised_date=body.promised_date
     )
 
 
@@ -270,29 +214,26 @@ def ship(order_id: OrderId, body: ShipIn, ledger: LedgerDep, key: SupplierKey) -
     recalled or expired), one ship event per lot citing the order. Roles: supplier,
     warehouse, manager (supplier's)."""
     view, picks = orders.ship_order(ledger, order_id, actor=key.org_id, deliver_on=body.deliver_on)
-    return ShipOut(
-        order=_out(view),
-        picks=[AllocationOut.model_validate(p, from_attributes=True) for p in picks],
-    )
+    return ShipOut(order=view, picks=picks)
 
 
-@router.post("/{order_id}/receive", response_model=OrderOut, responses=ERRORS)
-def receive(order_id: OrderId, body: ReceiveIn, ledger: LedgerDep, key: BuyerKey) -> OrderOut:
+@router.post("/{order_id}/receive", response_model=OrderView, responses=ERRORS)
+def receive(order_id: OrderId, body: ReceiveIn, ledger: LedgerDep, key: BuyerKey) -> OrderView:
     """Receive against the order, with damaged and out-of-temperature parts refused into
     stock. Roles: store, warehouse, manager (buyer's)."""
     receipts = None if body.receipts is None else [r.model_dump() for r in body.receipts]
-    return _out(orders.receive_order(ledger, order_id, actor=key.org_id, receipts=receipts))
+    return orders.receive_order(ledger, order_id, actor=key.org_id, receipts=receipts)
 
 
-@router.post("/{order_id}/close", response_model=OrderOut, responses=ERRORS)
-def close(order_id: OrderId, body: NoteIn, ledger: LedgerDep, key: BuyerKey) -> OrderOut:
+@router.post("/{order_id}/close", response_model=OrderView, responses=ERRORS)
+def close(order_id: OrderId, body: NoteIn, ledger: LedgerDep, key: BuyerKey) -> OrderView:
     """Close the order: anything not received is short. Roles: store, warehouse, manager
     (buyer's)."""
-    return _out(orders.close_order(ledger, order_id, actor=key.org_id, reason=body.note))
+    return orders.close_order(ledger, order_id, actor=key.org_id, reason=body.note)
 
 
-@router.post("/{order_id}/cancel", response_model=OrderOut, responses=ERRORS)
-def cancel(order_id: OrderId, body: ReasonIn, ledger: LedgerDep, key: PartyKey) -> OrderOut:
+@router.post("/{order_id}/cancel", response_model=OrderView, responses=ERRORS)
+def cancel(order_id: OrderId, body: ReasonIn, ledger: LedgerDep, key: PartyKey) -> OrderView:
     """Cancel an order not yet shipped. Roles: supplier, warehouse, store, manager (buyer's
     or supplier's)."""
-    return _out(orders.cancel_order(ledger, order_id, actor=key.org_id, reason=body.reason))
+    return orders.cancel_order(ledger, order_id, actor=key.org_id, reason=body.reason)

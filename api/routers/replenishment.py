@@ -3,34 +3,22 @@ turned into purchase orders in one call; and the product ordering terms they use
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AnyKey, LedgerDep, require
 from api.routers import AUTH, problems
-from api.routers.orders import OrderOut
 from ledger import replenishment, terms
 from ledger.keys import KeyInfo
+from ledger.orders import OrderView
+from ledger.replenishment import Suggestion
 
 router = APIRouter(prefix="/v1/replenishment", tags=["replenishment"])
 LocationId = Annotated[str, Path(max_length=64)]
 BuyerKey = Annotated[KeyInfo, Depends(require("store", "warehouse", "manager"))]
 TermsKey = Annotated[KeyInfo, Depends(require("admin", "manager"))]
-
-
-class SuggestionOut(BaseModel):
-    location_id: str
-    gtin: str
-    product: str
-    unit: str
-    supplier_location: str | None
-    quantity: str = Field(description="rounded to the case pack, at least the minimum order")
-    explain: dict[str, Any] = Field(
-        description="forecast method and numbers, lead time (actual or quoted), safety stock, "
-        "reorder point, order-up-to level, sellable/held/expiring stock, in transit, on order"
-    )
 
 
 class AcceptIn(BaseModel):
@@ -72,7 +60,7 @@ class TermsOut(TermsIn):
     gtin: str
 
 
-@router.get("/{location}", response_model=list[SuggestionOut], responses=problems(*AUTH, 404, 422))
+@router.get("/{location}", response_model=list[Suggestion], responses=problems(*AUTH, 404, 422))
 def suggestions(
     location: LocationId,
     ledger: LedgerDep,
@@ -80,10 +68,10 @@ def suggestions(
     service_level: Annotated[float, Query(ge=0.5, lt=1)] = 0.95,
     history_days: Annotated[int, Query(ge=14, le=730)] = replenishment.HISTORY_DAYS,
     everything: Annotated[bool, Query(alias="all", description="include zero quantities")] = False,
-) -> list[SuggestionOut]:
+) -> list[Suggestion]:
     """What to order now for each product of one of your locations, and why. Roles: store,
     warehouse, manager."""
-    found = replenishment.suggest(
+    return replenishment.suggest(
         ledger.engine,
         [location],
         viewer=key.org_id,
@@ -91,24 +79,22 @@ def suggestions(
         history_days=history_days,
         only_needed=not everything,
     )
-    return [SuggestionOut.model_validate(s, from_attributes=True) for s in found]
 
 
 @router.post(
     "/{location}/accept",
     status_code=201,
-    response_model=list[OrderOut],
+    response_model=list[OrderView],
     responses=problems(*AUTH, 404, 409, 422),
 )
 def accept(
     location: LocationId, body: AcceptIn, ledger: LedgerDep, key: BuyerKey
-) -> list[OrderOut]:
+) -> list[OrderView]:
     """Turn the current suggestions (all, or those for `gtins`) into purchase orders, one per
     supplier. Roles: store, warehouse, manager."""
-    placed = replenishment.accept(
+    return replenishment.accept(
         ledger, location, actor=key.org_id, gtins=body.gtins, service_level=body.service_level
     )
-    return [OrderOut.model_validate(o, from_attributes=True) for o in placed]
 
 
 @router.get("/terms/{gtin}", response_model=TermsOut, responses=problems(*AUTH, 404, 422))
