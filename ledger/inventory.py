@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
+from pydantic import Field
 from sqlalchemy import Connection, Engine, and_, or_, select
 
 from ledger.db import read_transaction
@@ -47,18 +48,19 @@ COUNT_ATTEMPTS = 5
 
 
 class StockItem(NamedTuple):
-    """One lot on hand at one location (a tuple: a location holds thousands)."""
+    """One lot on hand at one location (a tuple: a location holds thousands). Less its
+    location, it is an item of the API's stock document: the ``Field`` metadata is OpenAPI's."""
 
     location_id: str
     gtin: str
     lot: str
     product: str
     unit: str
-    on_hand: str
-    status: str
+    on_hand: Annotated[str, Field(examples=["120.5"])]
+    status: Annotated[str, Field(description="approved, on_hold, quarantined, recalled or damaged")]
     expiry: str | None
-    removal_date: str | None
-    pickable: bool
+    removal_date: Annotated[str | None, Field(description="the day it must leave the shelf")]
+    pickable: Annotated[bool, Field(description="approved and not past its removal date")]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,10 @@ An organisation sees and counts its own locations; a regulator reads every locat
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, get_type_hints
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic_core import to_json
 
 from api.deps import LedgerDep, ReaderKey, WriterKey, viewer_of
@@ -20,35 +20,19 @@ router = APIRouter(prefix="/v1/stock", tags=["stock"])
 LocationId = Annotated[str, Path(max_length=64, description="location id")]
 
 
-class StockItemOut(BaseModel):
-    gtin: str
-    lot: str
-    product: str
-    unit: str
-    on_hand: str = Field(examples=["120.5"])
-    status: str = Field(description="approved, on_hold, quarantined, recalled or damaged")
-    expiry: str | None
-    removal_date: str | None = Field(description="the day it must leave the shelf")
-    pickable: bool = Field(description="approved and not past its removal date")
+def _stock_item_model() -> type[BaseModel]:
+    """``StockItem`` less its location, as a model: the stock document's item."""
+    hints = get_type_hints(inventory.StockItem, include_extras=True)
+    fields: dict[str, Any] = {name: (hints[name], ...) for name in inventory.StockItem._fields[1:]}
+    return create_model("StockItemOut", **fields)
+
+
+StockItemOut = _stock_item_model()
 
 
 class StockOut(BaseModel):
     location_id: str
     items: list[StockItemOut]
-
-
-class InTransitOut(BaseModel):
-    seq: int
-    shipment_id: str | None
-    gtin: str
-    lot: str
-    unit: str
-    from_location: str
-    to_location: str
-    shipped: str
-    received: str
-    in_transit: str
-    order_id: str | None
 
 
 class PickLineIn(BaseModel):
@@ -70,15 +54,6 @@ class PickIn(BaseModel):
 
     lines: list[PickLineIn] = Field(min_length=1, max_length=500)
     deliver_on: date | None = Field(None, description="skip lots leaving the shelf before it")
-
-
-class AllocationOut(BaseModel):
-    gtin: str
-    lot: str
-    unit: str
-    quantity: str
-    expiry: str | None
-    removal_date: str | None
 
 
 class CountLineIn(BaseModel):
@@ -133,7 +108,7 @@ def stock_json(location: str, found: list[inventory.StockItem]) -> bytes:
     """The ``StockOut`` document's bytes, encoded straight from the stock tuples: a location
     holds 10,000 lots, and a model per lot (built, validated again as the response model,
     then dumped) cost twice what the read itself does."""
-    # StockItem is (location_id, *StockItemOut's fields), in StockItemOut's order.
+    # StockItemOut is made of StockItem's fields after location_id, in their order.
     names = _ITEM_FIELDS
     items = [dict(zip(names, item[1:], strict=True)) for item in found]
     return to_json({"location_id": location, "items": items})
@@ -141,16 +116,15 @@ def stock_json(location: str, found: list[inventory.StockItem]) -> bytes:
 
 @router.get(
     "/{location}/in-transit",
-    response_model=list[InTransitOut],
+    response_model=list[inventory.InTransit],
     responses=problems(*AUTH, 404, 422),
 )
-def in_transit(location: LocationId, ledger: LedgerDep, key: ReaderKey) -> list[InTransitOut]:
+def in_transit(
+    location: LocationId, ledger: LedgerDep, key: ReaderKey
+) -> list[inventory.InTransit]:
     """Shipments to or from the location not yet (fully) received: shipped less received.
     Roles: supplier, warehouse, store, manager (own locations), regulator."""
-    return [
-        InTransitOut.model_validate(t, from_attributes=True)
-        for t in inventory.in_transit(ledger.engine, location, viewer=viewer_of(key))
-    ]
+    return inventory.in_transit(ledger.engine, location, viewer=viewer_of(key))
 
 
 @router.get("/{location}/expiring", response_model=StockOut, responses=problems(*AUTH, 404, 422))
@@ -168,23 +142,22 @@ def expiring(
 
 @router.post(
     "/{location}/pick",
-    response_model=list[AllocationOut],
+    response_model=list[inventory.Allocation],
     responses=problems(*AUTH, 404, 409, 422),
 )
 def pick(
     location: LocationId, body: PickIn, ledger: LedgerDep, key: WriterKey
-) -> list[AllocationOut]:
+) -> list[inventory.Allocation]:
     """First-expired-first-out picks for order lines, split across lots when needed; never
     a held, recalled or expired lot. 409 insufficient-stock when there is not enough.
     Roles: supplier, warehouse, store, manager (own locations)."""
-    picks = inventory.pick_list(
+    return inventory.pick_list(
         ledger.engine,
         location,
         [(line.gtin, line.quantity) for line in body.lines],
         viewer=key.org_id,
         deliver_on=body.deliver_on,
     )
-    return [AllocationOut.model_validate(p, from_attributes=True) for p in picks]
 
 
 @router.post(
