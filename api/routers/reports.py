@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from api.deps import LedgerDep, ReaderKey, viewer_of
 from api.errors import invalid
@@ -19,33 +18,6 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 ERRORS = problems(*AUTH, 422)
 Start = Annotated[date | None, Query(description="default: 28 days ago")]
 End = Annotated[date | None, Query(description="exclusive; default: today")]
-
-
-class ValueOut(BaseModel):
-    location_id: str
-    gtin: str
-    on_hand: str
-    value: str
-    daily_sales: str
-    days_of_supply: float | None
-
-
-class AbcOut(BaseModel):
-    gtin: str
-    quantity: str
-    sales_value: str
-    share: float
-    cumulative_share: float
-    abc_class: str
-
-
-class ShrinkOut(BaseModel):
-    reason: str
-    kind: str
-    gtin: str
-    location_id: str
-    quantity: str
-    value: str
 
 
 def _window(start: date | None, end: date | None) -> tuple[date, date]:
@@ -60,34 +32,33 @@ def _window(start: date | None, end: date | None) -> tuple[date, date]:
     return start, stop
 
 
-@router.get("/inventory-value", response_model=list[ValueOut], responses=ERRORS)
+@router.get("/inventory-value", response_model=list[reports.ValueLine], responses=ERRORS)
 def inventory_value(
     ledger: LedgerDep, key: ReaderKey, location: Annotated[str | None, Query(max_length=64)] = None
-) -> list[ValueOut]:
+) -> list[reports.ValueLine]:
     """On hand, value at unit cost and days of supply per (location, product). Roles:
     supplier, warehouse, store, manager, regulator."""
-    found = reports.inventory_value(ledger.engine, viewer=viewer_of(key), location=location)
-    return [ValueOut.model_validate(v, from_attributes=True) for v in found]
+    return reports.inventory_value(ledger.engine, viewer=viewer_of(key), location=location)
 
 
-@router.get("/abc", response_model=list[AbcOut], responses=ERRORS)
-def abc(ledger: LedgerDep, key: ReaderKey, start: Start = None, end: End = None) -> list[AbcOut]:
+@router.get("/abc", response_model=list[reports.AbcLine], responses=ERRORS)
+def abc(
+    ledger: LedgerDep, key: ReaderKey, start: Start = None, end: End = None
+) -> list[reports.AbcLine]:
     """Products classed A, B, C by sales value. Roles: supplier, warehouse, store, manager,
     regulator."""
     first, stop = _window(start, end)
-    found = reports.abc_classes(ledger.engine, viewer=viewer_of(key), start=first, end=stop)
-    return [AbcOut.model_validate(a, from_attributes=True) for a in found]
+    return reports.abc_classes(ledger.engine, viewer=viewer_of(key), start=first, end=stop)
 
 
-@router.get("/shrinkage", response_model=list[ShrinkOut], responses=ERRORS)
+@router.get("/shrinkage", response_model=list[reports.ShrinkLine], responses=ERRORS)
 def shrinkage(
     ledger: LedgerDep, key: ReaderKey, start: Start = None, end: End = None
-) -> list[ShrinkOut]:
+) -> list[reports.ShrinkLine]:
     """Waste and shrinkage by reason, product and location, valued at unit cost. Roles:
     supplier, warehouse, store, manager, regulator."""
     first, stop = _window(start, end)
-    found = reports.shrinkage(ledger.engine, viewer=viewer_of(key), start=first, end=stop)
-    return [ShrinkOut.model_validate(s, from_attributes=True) for s in found]
+    return reports.shrinkage(ledger.engine, viewer=viewer_of(key), start=first, end=stop)
 
 
 @router.get("/suppliers", response_model=list[dict[str, Any]], responses=ERRORS)
