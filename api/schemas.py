@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.events import Event
+from ledger.keys import KeyInfo
+from ledger.lots import HoldInfo, LotStatus, StockLine
 
 Role = Literal["admin", "supplier", "warehouse", "store", "manager", "regulator"]
 LocationKind = Literal[
@@ -63,12 +66,6 @@ class OrganisationIn(_In):
     )
 
 
-class OrganisationOut(BaseModel):
-    id: str
-    name: str
-    created_at: str
-
-
 class LocationIn(_In):
     id: Identifier
     org_id: Identifier
@@ -92,15 +89,6 @@ class LocationIn(_In):
             ]
         },
     )
-
-
-class LocationOut(BaseModel):
-    id: str
-    org_id: str
-    name: str
-    kind: str
-    gln: str | None
-    address: str | None
 
 
 class ProductIn(_In):
@@ -130,16 +118,6 @@ class ProductIn(_In):
     )
 
 
-class ProductOut(BaseModel):
-    gtin: str
-    org_id: str
-    description: str
-    unit: str
-    shelf_life_days: int | None
-    temp_min_c: str | None
-    temp_max_c: str | None
-
-
 # -- keys ---------------------------------------------------------------------------
 
 
@@ -156,18 +134,11 @@ class KeyIn(_In):
     )
 
 
-class KeyOut(BaseModel):
-    id: str
-    org_id: str
-    role: str
-    last4: str
-    label: str | None
-    created_at: str
-    revoked_at: str | None
+@dataclass(frozen=True, slots=True)
+class NewKeyOut(KeyInfo):
+    """A key just created, with its secret: the only time the secret is shown."""
 
-
-class NewKeyOut(KeyOut):
-    secret: str = Field(description="the key itself; shown once, never stored")
+    secret: Annotated[str, Field(description="the key itself; shown once, never stored")]
 
 
 class WhoAmI(BaseModel):
@@ -234,32 +205,11 @@ class AppendOut(BaseModel):
 # -- lots ---------------------------------------------------------------------------
 
 
-class HoldOut(BaseModel):
-    seq: int
-    org_id: str
-    kind: str
-    reason: str
-    recall_id: str | None
-
-
-class LotOut(BaseModel):
-    gtin: str
-    lot: str
-    product: str
-    unit: str
-    org_id: str
-    origin_location: str
-    expiry: str | None
-    registered_seq: int
-    status: Literal["active", "on_hold", "recalled", "expired"]
-    holds: list[HoldOut]
-
-
 class LotStatusOut(BaseModel):
     gtin: str
     lot: str
-    status: Literal["active", "on_hold", "recalled", "expired"]
-    holds: list[HoldOut]
+    status: LotStatus
+    holds: list[HoldInfo]
 
 
 class LotEventOut(BaseModel):
@@ -275,18 +225,12 @@ class LotEventsOut(BaseModel):
     next_after: int | None = Field(description="pass as ``after`` for the next page; null at end")
 
 
-class StockLineOut(BaseModel):
-    location_id: str
-    org_id: str
-    on_hand: str
-
-
 class LotStockOut(BaseModel):
     gtin: str
     lot: str
     unit: str
     total: str
-    locations: list[StockLineOut]
+    locations: list[StockLine]
 
 
 # -- the public log -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, Engine, or_, select
 
@@ -23,7 +23,8 @@ from ledger.quantity import format_micro
 from ledger.schema import Entry, HoldRecord, Location, Lot, LotEvent, Shipment, Stock
 from verifier.gs1 import IdentifierError, validate_gtin
 
-STATUSES = ("active", "on_hold", "recalled", "expired")
+LotStatus = Literal["active", "on_hold", "recalled", "expired"]
+STATUSES: tuple[LotStatus, ...] = get_args(LotStatus)
 MAX_EVENTS_PAGE = 1000
 _LOCATION_FIELDS = ("location", "to_location", "from_location", "supplier_location")
 
@@ -47,7 +48,7 @@ class LotInfo:
     origin_location: str
     expiry: str | None
     registered_seq: int
-    status: str
+    status: LotStatus
     holds: list[HoldInfo]
 
 
@@ -67,7 +68,7 @@ class StockLine:
     on_hand: str
 
 
-def lot_status(expiry: str | None, holds: list[HoldInfo], today: date) -> str:
+def lot_status(expiry: str | None, holds: list[HoldInfo], today: date) -> LotStatus:
     """recalled (an open recall hold), on_hold (other open holds), expired, or active."""
     if any(h.kind == "recall" for h in holds):
         return "recalled"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from api.deps import AdminKey, AnyKey, LedgerDep
 from api.routers import AUTH, problems
-from api.schemas import KeyIn, KeyOut, NewKeyOut, WhoAmI
+from api.schemas import KeyIn, NewKeyOut, WhoAmI
 from ledger import keys
+from ledger.keys import KeyInfo
 
 router = APIRouter(tags=["keys"])
 KeyId = Annotated[str, Path(max_length=32)]
@@ -21,27 +23,23 @@ KeyId = Annotated[str, Path(max_length=32)]
 def create_key(body: KeyIn, ledger: LedgerDep, key: AdminKey) -> NewKeyOut:
     """Create a key for an organisation and role; the secret is shown only here. Roles: admin."""
     new = keys.create_key(ledger.engine, body.org_id, body.role, body.label)
-    out = KeyOut.model_validate(new.info, from_attributes=True)
-    return NewKeyOut(**out.model_dump(), secret=new.secret)
+    return NewKeyOut(**asdict(new.info), secret=new.secret)
 
 
-@router.get("/v1/keys", response_model=list[KeyOut], responses=problems(*AUTH, 422))
+@router.get("/v1/keys", response_model=list[KeyInfo], responses=problems(*AUTH, 422))
 def list_keys(
     ledger: LedgerDep,
     key: AdminKey,
     org_id: Annotated[str | None, Query(max_length=64)] = None,
-) -> list[KeyOut]:
+) -> list[KeyInfo]:
     """Every key (never its secret), revoked ones included. Roles: admin."""
-    return [
-        KeyOut.model_validate(k, from_attributes=True)
-        for k in keys.list_keys(ledger.engine, org_id)
-    ]
+    return keys.list_keys(ledger.engine, org_id)
 
 
-@router.delete("/v1/keys/{key_id}", response_model=KeyOut, responses=problems(*AUTH, 404, 422))
-def revoke_key(key_id: KeyId, ledger: LedgerDep, key: AdminKey) -> KeyOut:
+@router.delete("/v1/keys/{key_id}", response_model=KeyInfo, responses=problems(*AUTH, 404, 422))
+def revoke_key(key_id: KeyId, ledger: LedgerDep, key: AdminKey) -> KeyInfo:
     """Revoke a key; it is refused from the next request on. Roles: admin."""
-    return KeyOut.model_validate(keys.revoke_key(ledger.engine, key_id), from_attributes=True)
+    return keys.revoke_key(ledger.engine, key_id)
 
 
 @router.get("/v1/me", response_model=WhoAmI, responses=problems(401))

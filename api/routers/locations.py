@@ -8,18 +8,19 @@ from fastapi import APIRouter, Query
 
 from api.deps import AdminKey, AnyKey, LedgerDep
 from api.routers import AUTH, problems
-from api.schemas import LocationIn, LocationOut
+from api.schemas import LocationIn
 from ledger import directory, masterdata
+from ledger.masterdata import LocationInfo
 
 router = APIRouter(prefix="/v1/locations", tags=["master data"])
 
 
 @router.post(
-    "", status_code=201, response_model=LocationOut, responses=problems(*AUTH, 404, 409, 422)
+    "", status_code=201, response_model=LocationInfo, responses=problems(*AUTH, 404, 409, 422)
 )
-def create_location(body: LocationIn, ledger: LedgerDep, key: AdminKey) -> LocationOut:
+def create_location(body: LocationIn, ledger: LedgerDep, key: AdminKey) -> LocationInfo:
     """Register a location (GLN or a local id) of an organisation. Roles: admin."""
-    info = masterdata.create_location(
+    return masterdata.create_location(
         ledger.engine,
         body.id,
         org_id=body.org_id,
@@ -28,17 +29,13 @@ def create_location(body: LocationIn, ledger: LedgerDep, key: AdminKey) -> Locat
         gln=body.gln,
         address=body.address,
     )
-    return LocationOut.model_validate(info, from_attributes=True)
 
 
-@router.get("", response_model=list[LocationOut], responses=problems(*AUTH, 422))
+@router.get("", response_model=list[LocationInfo], responses=problems(*AUTH, 422))
 def list_locations(
     ledger: LedgerDep,
     key: AnyKey,
     org_id: Annotated[str | None, Query(max_length=64)] = None,
-) -> list[LocationOut]:
+) -> list[LocationInfo]:
     """The location directory, optionally of one organisation. Roles: all."""
-    return [
-        LocationOut.model_validate(loc, from_attributes=True)
-        for loc in directory.list_locations(ledger.engine, org_id)
-    ]
+    return directory.list_locations(ledger.engine, org_id)

@@ -12,15 +12,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.deps import LedgerDep, ReaderKey, viewer_of
 from api.routers import AUTH, problems
-from api.schemas import (
-    HoldOut,
-    LotEventOut,
-    LotEventsOut,
-    LotOut,
-    LotStatusOut,
-    LotStockOut,
-    StockLineOut,
-)
+from api.schemas import LotEventOut, LotEventsOut, LotStatusOut, LotStockOut
 from ledger import lots
 from ledger.quantity import format_micro, parse_decimal
 
@@ -73,7 +65,7 @@ def lot_stock(gtin: Gtin, lot: LotCode, ledger: LedgerDep, key: ReaderKey) -> Lo
         lot=info.lot,
         unit=info.unit,
         total=format_micro(total),
-        locations=[StockLineOut.model_validate(s, from_attributes=True) for s in lines],
+        locations=lines,
     )
 
 
@@ -85,13 +77,12 @@ def lot_status(gtin: Gtin, lot: LotCode, ledger: LedgerDep, key: ReaderKey) -> L
     return LotStatusOut(
         gtin=info.gtin,
         lot=info.lot,
-        status=info.status,  # type: ignore[arg-type]
-        holds=[HoldOut.model_validate(h, from_attributes=True) for h in info.holds],
+        status=info.status,
+        holds=info.holds,
     )
 
 
-@router.get("/{gtin}/{lot:path}", response_model=LotOut, responses=ERRORS)
-def get_lot(gtin: Gtin, lot: LotCode, ledger: LedgerDep, key: ReaderKey) -> LotOut:
+@router.get("/{gtin}/{lot:path}", response_model=lots.LotInfo, responses=ERRORS)
+def get_lot(gtin: Gtin, lot: LotCode, ledger: LedgerDep, key: ReaderKey) -> lots.LotInfo:
     """A lot's master data and status. Roles: supplier, warehouse, store, manager, regulator."""
-    info = lots.get_lot(ledger.engine, gtin, lot, viewer=viewer_of(key))
-    return LotOut.model_validate(info, from_attributes=True)
+    return lots.get_lot(ledger.engine, gtin, lot, viewer=viewer_of(key))

@@ -9,36 +9,32 @@ from fastapi import APIRouter, Path
 from api.deps import AdminKey, AdminOrRegulatorKey, AnyKey, LedgerDep
 from api.errors import forbidden
 from api.routers import AUTH, problems
-from api.schemas import OrganisationIn, OrganisationOut
+from api.schemas import OrganisationIn
 from ledger import directory, masterdata
+from ledger.directory import OrganisationInfo
 
 router = APIRouter(prefix="/v1/organisations", tags=["master data"])
 OrgId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.post(
-    "", status_code=201, response_model=OrganisationOut, responses=problems(*AUTH, 409, 422)
+    "", status_code=201, response_model=OrganisationInfo, responses=problems(*AUTH, 409, 422)
 )
-def create_organisation(body: OrganisationIn, ledger: LedgerDep, key: AdminKey) -> OrganisationOut:
+def create_organisation(body: OrganisationIn, ledger: LedgerDep, key: AdminKey) -> OrganisationInfo:
     """Register an organisation. Roles: admin."""
     masterdata.create_organisation(ledger.engine, body.id, body.name)
-    info = directory.get_organisation(ledger.engine, body.id)
-    return OrganisationOut.model_validate(info, from_attributes=True)
+    return directory.get_organisation(ledger.engine, body.id)
 
 
-@router.get("", response_model=list[OrganisationOut], responses=problems(*AUTH))
-def list_organisations(ledger: LedgerDep, key: AdminOrRegulatorKey) -> list[OrganisationOut]:
+@router.get("", response_model=list[OrganisationInfo], responses=problems(*AUTH))
+def list_organisations(ledger: LedgerDep, key: AdminOrRegulatorKey) -> list[OrganisationInfo]:
     """Every organisation. Roles: admin, regulator."""
-    return [
-        OrganisationOut.model_validate(o, from_attributes=True)
-        for o in directory.list_organisations(ledger.engine)
-    ]
+    return directory.list_organisations(ledger.engine)
 
 
-@router.get("/{org_id}", response_model=OrganisationOut, responses=problems(*AUTH, 404, 422))
-def get_organisation(org_id: OrgId, ledger: LedgerDep, key: AnyKey) -> OrganisationOut:
+@router.get("/{org_id}", response_model=OrganisationInfo, responses=problems(*AUTH, 404, 422))
+def get_organisation(org_id: OrgId, ledger: LedgerDep, key: AnyKey) -> OrganisationInfo:
     """One organisation. Roles: admin and regulator, any; every other role, its own."""
     if key.role not in ("admin", "regulator") and key.org_id != org_id:
         raise forbidden("a key may only read its own organisation")
-    info = directory.get_organisation(ledger.engine, org_id)
-    return OrganisationOut.model_validate(info, from_attributes=True)
+    return directory.get_organisation(ledger.engine, org_id)

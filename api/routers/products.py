@@ -8,16 +8,17 @@ from fastapi import APIRouter, Path, Query
 
 from api.deps import AdminKey, AnyKey, LedgerDep
 from api.routers import AUTH, problems
-from api.schemas import ProductIn, ProductOut
+from api.schemas import ProductIn
 from ledger import directory, masterdata
+from ledger.directory import ProductInfo
 
 router = APIRouter(prefix="/v1/products", tags=["master data"])
 
 
 @router.post(
-    "", status_code=201, response_model=ProductOut, responses=problems(*AUTH, 404, 409, 422)
+    "", status_code=201, response_model=ProductInfo, responses=problems(*AUTH, 404, 409, 422)
 )
-def create_product(body: ProductIn, ledger: LedgerDep, key: AdminKey) -> ProductOut:
+def create_product(body: ProductIn, ledger: LedgerDep, key: AdminKey) -> ProductInfo:
     """Register a product: GTIN, description, unit, shelf life, storage range. Roles: admin."""
     directory.get_organisation(ledger.engine, body.org_id)
     gtin = masterdata.create_product(
@@ -30,29 +31,22 @@ def create_product(body: ProductIn, ledger: LedgerDep, key: AdminKey) -> Product
         temp_min_c=body.temp_min_c,
         temp_max_c=body.temp_max_c,
     )
-    return ProductOut.model_validate(
-        directory.get_product(ledger.engine, gtin), from_attributes=True
-    )
+    return directory.get_product(ledger.engine, gtin)
 
 
-@router.get("", response_model=list[ProductOut], responses=problems(*AUTH, 422))
+@router.get("", response_model=list[ProductInfo], responses=problems(*AUTH, 422))
 def list_products(
     ledger: LedgerDep,
     key: AnyKey,
     org_id: Annotated[str | None, Query(max_length=64)] = None,
-) -> list[ProductOut]:
+) -> list[ProductInfo]:
     """Every product, optionally of one organisation. Roles: all."""
-    return [
-        ProductOut.model_validate(p, from_attributes=True)
-        for p in directory.list_products(ledger.engine, org_id)
-    ]
+    return directory.list_products(ledger.engine, org_id)
 
 
-@router.get("/{gtin}", response_model=ProductOut, responses=problems(*AUTH, 404, 422))
+@router.get("/{gtin}", response_model=ProductInfo, responses=problems(*AUTH, 404, 422))
 def get_product(
     gtin: Annotated[str, Path(max_length=14)], ledger: LedgerDep, key: AnyKey
-) -> ProductOut:
+) -> ProductInfo:
     """One product by GTIN (8 to 14 digits). Roles: all."""
-    return ProductOut.model_validate(
-        directory.get_product(ledger.engine, gtin), from_attributes=True
-    )
+    return directory.get_product(ledger.engine, gtin)
