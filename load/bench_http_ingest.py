@@ -4,7 +4,11 @@ Starts the service itself (``lotledger serve``) on 127.0.0.1 with a fresh data
 directory, and measures, with a minimal keep-alive HTTP/1.1 client (so that the
 client costs as little CPU as possible on the same machine):
 
-- batched ingest, batches of 500 register events, one worker, SQLite;
+- batched ingest, batches of 500 register events, one worker, SQLite: one client
+  (``batch_events_per_s``, each batch sent when the previous one is answered), then 2 and
+  4 concurrent clients (``batch_events_per_s_2_clients``, ``..._4_clients``): the writer
+  merges batches that queue while it commits (group commit), and the database's work,
+  done without the GIL, overlaps the Python work of the next batch;
 - single-event appends from concurrent connections, one worker, SQLite: rate, p50, p99;
 - the same single-event appends against PostgreSQL with 2 workers (and 1, to compare).
 
@@ -47,6 +51,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-events", type=int, default=50_000)
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument(
+        "--batch-clients",
+        type=int,
+        nargs="*",
+        default=[2, 4],
+        help="also measure batched ingest with this many concurrent clients (none: skip)",
+    )
     parser.add_argument("--singles", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
@@ -264,6 +275,17 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             figures["batch_request_ms"] = round(elapsed / len(bodies) * 1000, 2)
             for name, value in cpu.per_request_ms(len(bodies)).items():
                 figures[f"batch_{name}"] = value
+            for clients in args.batch_clients:
+                bodies = _bodies(args.batch_events, args.batch_size, f"C{clients}-")
+                cpu.start()
+                start = time.perf_counter()
+                asyncio.run(_run_bodies(port, key, bodies, clients))
+                elapsed = time.perf_counter() - start
+                figures[f"batch_events_per_s_{clients}_clients"] = round(
+                    args.batch_events / elapsed
+                )
+                server_ms = cpu.per_request_ms(len(bodies))["server_cpu_ms"]
+                figures[f"batch_server_cpu_ms_{clients}_clients"] = server_ms
             single = _singles(port, key, args.singles, args.concurrency, "S", cpu)
             for name, value in single.items():
                 figures[f"single_{name}"] = value
