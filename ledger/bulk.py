@@ -48,3 +48,21 @@ def upsert_rows(
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
     )
     conn.exec_driver_sql(sql, list(rows))
+
+
+def select_in(
+    conn: Connection, sql: str, keys: Sequence[Any], *, chunk: int = 400
+) -> list[Sequence[Any]]:
+    """Rows of ``sql``, a SELECT whose one ``{keys}`` stands for ``IN (...)`` of ``keys``.
+
+    Runs one statement per ``chunk`` keys (well under SQLite's bound-parameter limit).
+    Built here rather than with an expanding bind parameter: SQLAlchemy renders and
+    processes an expanding parameter key by key, several times the cost of the query on
+    a batch of hundreds of keys. ``sql`` holds fixed table and column names only.
+    """
+    rows: list[Sequence[Any]] = []
+    for start in range(0, len(keys), chunk):
+        part = keys[start : start + chunk]
+        statement = sql.format(keys=f"IN ({placeholders(conn, len(part))})")
+        rows += conn.exec_driver_sql(statement, tuple(part)).all()
+    return rows

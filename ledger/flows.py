@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Connection, select
 
 from ledger.bulk import placeholders
@@ -35,7 +36,14 @@ FLOW_COLUMNS = (
     "adjusted",
 )
 _COLUMN_INDEX = {c: i for i, c in enumerate(FLOW_COLUMNS)}
-_LEAVING = {"sell": "sold", "consume": "consumed", "dispose": "disposed"}
+#: The one column each single-lot event type moves by its ``quantity``.
+_COLUMN_OF = {
+    "register": "produced",
+    "ship": "shipped",
+    "sell": "sold",
+    "consume": "consumed",
+    "dispose": "disposed",
+}
 
 LotIdOf = Callable[[str, str], int]
 """Lot id of (gtin, lot code)."""
@@ -44,55 +52,62 @@ FlowDelta = tuple[str, int, str, int]
 """(location, lot id, column, micro-units)."""
 
 
-def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+class _Attributes:
+    """``get`` over an object's attributes, for an event that is neither a dict nor a model."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def get(self, name: str) -> Any:
+        return getattr(self.obj, name, None)
 
 
-def _key(ref: Any) -> tuple[str, str]:
-    return (_get(ref, "gtin"), _get(ref, "lot"))
+def _fields(obj: Any) -> Any:
+    """Something with ``get(name)`` over ``obj``'s fields: a dict, a model or any object."""
+    if type(obj) is dict:  # the log's JSON; checked first, it skips the slower ABC check
+        return obj
+    if isinstance(obj, BaseModel):
+        return obj.__dict__  # a model's fields live in its __dict__
+    return obj if isinstance(obj, Mapping) else _Attributes(obj)
+
+
+def _lot_of(obj: Any, lot_id: LotIdOf) -> int:
+    ref = _fields(_fields(obj).get("lot"))
+    return lot_id(ref.get("gtin"), ref.get("lot"))
 
 
 def flow_deltas(event: Any, lot_id: LotIdOf) -> list[FlowDelta]:
     """The totals one accepted event moves. ``event`` is a model or the log's JSON object."""
-    etype = _get(event, "type")
-    location: str = _get(event, "location")
+    fields = _fields(event)
+    etype = fields.get("type")
+    location: str = fields.get("location")
     if etype == "transform":
         out: list[FlowDelta] = [
-            (location, lot_id(*_key(_get(i, "lot"))), "used", parse_decimal(_get(i, "quantity")))
-            for i in _get(event, "inputs")
+            (location, _lot_of(i, lot_id), "used", parse_decimal(_fields(i).get("quantity")))
+            for i in fields.get("inputs")
         ]
         out += [
-            (
-                location,
-                lot_id(*_key(_get(o, "lot"))),
-                "produced",
-                parse_decimal(_get(o, "quantity")),
-            )
-            for o in _get(event, "outputs")
+            (location, _lot_of(o, lot_id), "produced", parse_decimal(_fields(o).get("quantity")))
+            for o in fields.get("outputs")
         ]
         return out
     if etype == "adjust":
-        variance = parse_decimal(_get(event, "variance"), signed=True)
-        return [(location, lot_id(*_key(_get(event, "lot"))), "adjusted", variance)]
+        variance = parse_decimal(fields.get("variance"), signed=True)
+        return [(location, _lot_of(fields, lot_id), "adjusted", variance)]
     if etype == "receive":
         # Damaged and out-of-temperature parts of a receipt never enter stock.
-        accepted = parse_decimal(_get(event, "quantity"))
+        accepted = parse_decimal(fields.get("quantity"))
         for part in ("damaged", "out_of_temperature"):
-            refused = _get(event, part)
+            refused = fields.get(part)
             if refused is not None:
                 accepted -= parse_decimal(refused)
-        return [(location, lot_id(*_key(_get(event, "lot"))), "received", accepted)]
-    column = {"register": "produced", "ship": "shipped"}.get(etype, _LEAVING.get(etype, ""))
-    if not column:
+        return [(location, _lot_of(fields, lot_id), "received", accepted)]
+    column = _COLUMN_OF.get(etype)
+    if column is None:
         return []
-    return [
-        (
-            location,
-            lot_id(*_key(_get(event, "lot"))),
-            column,
-            parse_decimal(_get(event, "quantity")),
-        )
-    ]
+    return [(location, _lot_of(fields, lot_id), column, parse_decimal(fields.get("quantity")))]
 
 
 class FlowAccumulator:

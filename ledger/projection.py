@@ -19,15 +19,16 @@ disposals and count adjustments are summed per (location, product, day) in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, insert, select, update
 
 from ledger import events as ev
-from ledger.bulk import insert_rows, placeholders, upsert_rows
+from ledger.bulk import insert_rows, placeholders, select_in, upsert_rows
 from ledger.errors import (
     EventValidationError,
     ForbiddenLocation,
@@ -222,28 +223,10 @@ class BatchProjector(OrderRules):
 
     def _load_lots(self, keys: Iterable[tuple[str, str]]) -> None:
         missing = [k for k in keys if k not in self.lots]
-        cols = (
-            Lot.id,
-            Lot.gtin,
-            Lot.lot,
-            Lot.product,
-            Lot.unit,
-            Lot.org_id,
-            Lot.origin_location,
-            Lot.expiry,
-            Lot.registered_seq,
-            Lot.open_holds,
-        )
-        state = LotStatusRecord
-        kinds = (state.quality, state.damage, state.quarantine, state.recall, state.changed_seq)
         wanted = set(missing)
         codes = sorted({lot for _, lot in missing})
-        for chunk in _chunks(codes):
-            rows = self.conn.execute(
-                select(*cols, *kinds)
-                .outerjoin(state, state.lot_id == Lot.id)
-                .where(Lot.lot.in_(chunk))
-            )
+        if codes:
+            rows = select_in(self.conn, _LOTS_BY_CODE, codes, chunk=_CHUNK)
             for row in rows:
                 if (row[1], row[2]) in wanted:
                     lot = LotState(*row[:10])
@@ -359,8 +342,7 @@ class BatchProjector(OrderRules):
     def apply(self, item: Applied) -> None:
         e = item.event
         self._own_location(item, e.location)  # type: ignore[attr-defined]
-        handler = getattr(self, f"_on_{e.type}")  # type: ignore[attr-defined]
-        handler(item, e)
+        _HANDLERS[e.type](self, item, e)  # type: ignore[attr-defined]
         self.flows.add(e, self._lot_id)  # per (location, lot) totals for trace and recall
 
     def _lot_id(self, gtin: str, lot: str) -> int:
@@ -484,9 +466,10 @@ class BatchProjector(OrderRules):
         expiry: str | None,
         field_name: str,
     ) -> LotState:
-        if ref.key not in self.lots:
-            self._load_lots([ref.key])
-        if self.lots[ref.key] is not None:
+        key = ref.key
+        if key not in self.lots:
+            self._load_lots([key])
+        if self.lots[key] is not None:
             raise RuleViolation(
                 item.index, f"lot {ref.gtin}/{ref.lot} is already registered", field_name
             )
@@ -505,7 +488,7 @@ class BatchProjector(OrderRules):
             open_holds=0,
             new=True,
         )
-        self.lots[ref.key] = lot
+        self.lots[key] = lot
         self.stock[(lot.origin_location, lot.id)] = 0
         return lot
 
@@ -760,7 +743,7 @@ class BatchProjector(OrderRules):
         conn = self.conn
         self.flows.flush(conn)
         lots = [v for v in self.lots.values() if v is not None]
-        insert_rows(conn, "lots", _LOT_COLS, [_tuple(lot, _LOT_COLS) for lot in lots if lot.new])
+        insert_rows(conn, "lots", _LOT_COLS, [_lot_row(lot) for lot in lots if lot.new])
         changed = [
             {"b_id": lot.id, "b_holds": lot.open_holds} for lot in lots if lot.dirty and not lot.new
         ]
@@ -853,3 +836,24 @@ _SHIP_COLS = (
     "quantity",
     "received",
 )
+# The lots of a batch, by lot code, with their hold counts (lot_states is sparse): a LotState's
+# fields in order, then HOLD_KINDS' counts and changed_seq or NULLs.
+_LOTS_BY_CODE = (
+    "SELECT "  # noqa: S608 - names from the schema; the codes are bound parameters
+    + ", ".join(
+        f"{c.table.name}.{c.name}"
+        for c in (
+            *(getattr(Lot, name) for name in _LOT_COLS),
+            *(getattr(LotStatusRecord, kind) for kind in HOLD_KINDS),
+            LotStatusRecord.changed_seq,
+        )
+    )
+    + f" FROM {Lot.__tablename__} LEFT OUTER JOIN {LotStatusRecord.__tablename__}"
+    + " ON lot_states.lot_id = lots.id WHERE lots.lot {keys}"
+)
+_lot_row = attrgetter(*_LOT_COLS)  # a LotState's lots row, as a tuple in _LOT_COLS order
+
+#: The handler of each event type: ``BatchProjector._on_<type>``.
+_HANDLERS: dict[str, Callable[[BatchProjector, Applied, Any], None]] = {
+    etype: getattr(BatchProjector, f"_on_{etype}") for etype in ev.EVENT_TYPES
+}
