@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ["LOTLEDGER_DATABASE_URL"] = args.database_url
     os.environ[NO_MIGRATE_ENV] = "1"
     uvicorn.run(
-        "api.app:create_app",
+        "api.app:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,
