@@ -100,7 +100,8 @@ def complete(
     actors: Sequence[str],
     indexes: Iterable[int],
 ) -> None:
-    """Complete ``events[i]`` and ``dumped[i]`` in place for each of ``indexes``."""
+    """Complete ``events[i]`` and ``dumped[i]`` for each of ``indexes``: the lists' items
+    are replaced, the dumped events themselves never changed."""
     todo = [i for i in indexes if dumped[i]["type"] in _COMPLETED]
     if not todo:
         return
@@ -128,7 +129,8 @@ def complete(
                     events[i] = e.model_copy(update={"expiry": expiry})
                     dumped[i] = {**dumped[i], "expiry": expiry}
         elif isinstance(e, ev.Transform):
-            outputs = dumped[i]["outputs"]
+            # Copies, never the dumped event in place: a failed group commit retries it.
+            outputs = list(dumped[i]["outputs"])
             filled = False
             for n, out in enumerate(e.outputs):
                 if out.expiry is None:
@@ -137,9 +139,10 @@ def complete(
                         outputs[n] = {**outputs[n], "expiry": expiry}
                         filled = True
             if filled:
+                dumped[i] = {**dumped[i], "outputs": outputs}
                 (events[i],) = ev.parse_events([dumped[i]])
         elif isinstance(e, ev.OrderPlaced):
-            lines = dumped[i]["lines"]
+            lines = list(dumped[i]["lines"])
             for n, line in enumerate(e.lines):
                 cost = unit_cost.get(line.gtin, 0)
                 if line.unit_price is None and cost > 0:
@@ -147,7 +150,11 @@ def complete(
             value = order_value(
                 (parse_decimal(line["quantity"]), _price(line.get("unit_price"))) for line in lines
             )
-            dumped[i]["approval_required"] = value > limits[actors[i]]
+            dumped[i] = {
+                **dumped[i],
+                "lines": lines,
+                "approval_required": value > limits[actors[i]],
+            }
             (events[i],) = ev.parse_events([dumped[i]])
 
 

@@ -132,13 +132,20 @@ class Ledger:
     # -- the write path -------------------------------------------------------------
 
     def append(
-        self, raw_events: Sequence[Any], *, actor: str, now: datetime | None = None
+        self,
+        raw_events: Sequence[Any] | ValidatedBatch,
+        *,
+        actor: str,
+        now: datetime | None = None,
     ) -> AppendResult:
         """Append a batch atomically; see the module docstring for the steps."""
         return self.append_many([(actor, raw_events)], now=now)[0]
 
     def append_many(
-        self, requests: Sequence[tuple[str, Sequence[Any]]], *, now: datetime | None = None
+        self,
+        requests: Sequence[tuple[str, Sequence[Any] | ValidatedBatch]],
+        *,
+        now: datetime | None = None,
     ) -> list[AppendResult]:
         """Group commit: several writers' batches in one transaction under one checkpoint.
 
@@ -146,6 +153,9 @@ class Ledger:
         counted within it. ``ledger.group_commit`` calls this with the requests that
         queued while the previous commit ran, and falls back to one ``append`` per
         request when a group fails, so that one writer's bad batch fails only its own.
+        A request's events are raw (validated here) or a ``ValidatedBatch`` that
+        ``validate_batch`` made earlier, on another thread; either way the time check
+        uses this append's clock.
         """
         moment = now or datetime.now(UTC)
         recorded_at = rfc3339_utc(moment)
@@ -154,11 +164,14 @@ class Ledger:
         actors: list[str] = []
         spans: list[tuple[int, int]] = []  # each request's slice of the flat batch
         for actor, raw_events in requests:
-            models = _validate(raw_events, moment)
-            spans.append((len(events), len(events) + len(models)))
-            events += models
-            dumped += [e.model_dump(mode="json", exclude_none=True) for e in models]
-            actors += [actor] * len(models)
+            valid = (
+                raw_events if isinstance(raw_events, ValidatedBatch) else validate_batch(raw_events)
+            )
+            valid.check_times(moment)
+            spans.append((len(events), len(events) + len(valid.events)))
+            events += valid.events
+            dumped += valid.dumped
+            actors += [actor] * len(valid.events)
 
         with write_transaction(self.engine) as conn:
             head = _lock_head(conn)
@@ -316,8 +329,45 @@ class Ledger:
             raw.close()
 
 
-def _validate(raw_events: Sequence[Any], moment: datetime) -> list[BaseModel]:
-    """One request's events, schema-checked; no repeated event id, no time in the future."""
+@dataclass(frozen=True, slots=True)
+class ValidatedBatch:
+    """One request's events, schema-checked and dumped once; only the clock is left to check.
+
+    ``validate_batch`` makes it from the raw events, on any thread and before the append
+    (which then only checks the times against its own clock). The problems found without
+    the clock (a repeated event id, a field only the ledger sets) are kept, not raised, so
+    that ``check_times`` raises them together with any time in the future, in the order
+    validation always gave. The lists are never changed: an append copies what it
+    completes.
+    """
+
+    events: tuple[BaseModel, ...]
+    #: Each event's ``model_dump``: exactly the ``event`` object of its log entry.
+    dumped: tuple[dict[str, Any], ...]
+    times: tuple[datetime, ...]
+    latest: datetime
+    #: Problems before any event's own (server fields), then each event's (repeated ids).
+    server: tuple[Problem, ...]
+    repeats: dict[int, Problem]
+
+    def check_times(self, moment: datetime) -> None:
+        """Raise every problem of the batch if it has any, or a time in the future."""
+        if not self.server and not self.repeats and self.latest - moment <= MAX_FUTURE:
+            return
+        problems = list(self.server)
+        for index, when in enumerate(self.times):
+            if index in self.repeats:
+                problems.append(self.repeats[index])
+            if when - moment > MAX_FUTURE:
+                event_time = self.events[index].event_time  # type: ignore[attr-defined]
+                problems.append(Problem(index, "event_time", f"{event_time} is in the future"))
+        if problems:
+            raise EventValidationError(problems)
+
+
+def validate_batch(raw_events: Sequence[Any]) -> ValidatedBatch:
+    """One request's events, schema-checked; no repeated event id, no field only the ledger
+    sets (``check_times`` raises those, and times in the future, at append time)."""
     if not raw_events:
         raise EventValidationError([Problem(0, "events", "the batch is empty")])
     if len(raw_events) > MAX_BATCH:
@@ -325,27 +375,27 @@ def _validate(raw_events: Sequence[Any], moment: datetime) -> list[BaseModel]:
             [Problem(MAX_BATCH, "events", f"a batch holds at most {MAX_BATCH} events")]
         )
     events = parse_events(list(raw_events))
-    problems: list[Problem] = server_field_problems(events)
     seen: dict[str, int] = {}
+    repeats: dict[int, Problem] = {}
+    times: list[datetime] = []
     for index, e in enumerate(events):
         event_id = e.event_id  # type: ignore[attr-defined]
         if event_id in seen:
-            problems.append(
-                Problem(
-                    index,
-                    "event_id",
-                    f"the batch repeats event_id {event_id} (event {seen[event_id]})",
-                )
+            repeats[index] = Problem(
+                index,
+                "event_id",
+                f"the batch repeats event_id {event_id} (event {seen[event_id]})",
             )
         seen[event_id] = index
-        when = datetime.fromisoformat(e.event_time.replace("Z", "+00:00"))  # type: ignore[attr-defined]
-        if when - moment > MAX_FUTURE:
-            problems.append(
-                Problem(index, "event_time", f"{e.event_time} is in the future")  # type: ignore[attr-defined]
-            )
-    if problems:
-        raise EventValidationError(problems)
-    return events
+        times.append(datetime.fromisoformat(e.event_time.replace("Z", "+00:00")))  # type: ignore[attr-defined]
+    return ValidatedBatch(
+        tuple(events),
+        tuple(e.model_dump(mode="json", exclude_none=True) for e in events),
+        tuple(times),
+        max(times),
+        tuple(server_field_problems(events)),
+        repeats,
+    )
 
 
 def _results(

@@ -11,8 +11,10 @@ import pytest
 
 from ledger.errors import EventValidationError, InsufficientStock
 from ledger.group_commit import GroupCommitter, _Pending
-from ledger.log import AppendResult, Ledger
-from tests.conftest import Events
+from ledger.log import AppendResult, Ledger, validate_batch
+from ledger.masterdata import create_product
+from ledger.terms import set_terms
+from tests.conftest import SALAD, Events
 from tests.oracle import mth
 from verifier.note import verify_checkpoint
 from verifier.proofs import verify_inclusion
@@ -163,3 +165,44 @@ def test_a_request_cancelled_in_the_queue_is_never_written(world: Ledger, ev: Ev
     writer.close()
     lots = [e.envelope()["event"]["lot"]["lot"] for e in world.entries(0, world.size())]
     assert lots == ["K0", "K2", "K3"]
+
+
+def test_a_validated_batch_retried_after_a_failed_group_logs_what_it_logs_alone(
+    world: Ledger, ev: Events
+) -> None:
+    """The ledger completes an order (unit price, approval) inside the group's transaction;
+    when the group fails, the retry starts again from the batch as validated, not from the
+    completed copy."""
+    create_product(
+        world.engine, SALAD, org_id="fresh", description="Garden salad", unit="each",
+        shelf_life_days=6,
+    )  # fmt: skip
+    set_terms(world.engine, SALAD, case_pack="12", min_order="24", unit_cost="2.5")
+    order = ev._base(
+        "order_placed",
+        "store-1",
+        order_id="PO-9",
+        supplier_location="fresh-plant",
+        lines=[{"gtin": SALAD, "quantity": "48", "unit": "each"}],
+    )
+    batch = validate_batch([order])
+    sent = [dict(d) for d in batch.dumped]
+    with pytest.raises(EventValidationError, match="unknown lot"):  # after the completion
+        world.append_many(
+            [
+                ("retail", batch),
+                ("farm", [ev.ship("NONE", "5", frm="farm-field-1", to="retail-dc")]),
+            ]
+        )
+    assert [dict(d) for d in batch.dumped] == sent, "the failed group changed the batch"
+    assert "unit_price" not in batch.dumped[0]["lines"][0]
+    result = world.append(batch, actor="retail")
+    logged = world.entries(0, 1)[0].envelope()["event"]
+    assert logged["lines"] == [
+        {"gtin": SALAD, "quantity": "48", "unit": "each", "unit_price": "2.5"}
+    ]
+    assert logged["approval_required"] is False
+    # Resent as the client sent it: the same receipt, idempotent.
+    again = world.append([order], actor="retail")
+    assert again.receipts[0].duplicate
+    assert again.receipts[0].leaf_hash == result.receipts[0].leaf_hash
