@@ -41,6 +41,9 @@ def _event_id(value: str) -> str:
     return lowered
 
 
+# Remembered like _gtin and _location: a batch's events mostly share their times and
+# quantities, and a refusal raises every time (lru_cache keeps no exceptions).
+@lru_cache(maxsize=4096)
 def _rfc3339(value: str) -> str:
     if not _RFC3339.fullmatch(value):
         raise ValueError(
@@ -87,6 +90,7 @@ def _location(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=4096)
 def _positive(value: str) -> str:
     return quantity.normalize(value)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 SCALE = 10**6
 MAX_MICRO = 2**63 - 1
@@ -19,6 +20,16 @@ def parse_decimal(text: str, *, signed: bool = False) -> int:
     """Micro-units of a decimal string; raise ValueError with the reason otherwise."""
     if not isinstance(text, str):
         raise ValueError('must be a decimal string such as "120.5", not a JSON number')
+    if type(text) is not str:  # a subclass: not remembered, its repr may differ
+        return _parse.__wrapped__(text, signed)
+    return _parse(text, signed)
+
+
+# An append parses each quantity several times (validation, the rules, the flow totals) and
+# quantities repeat (case counts, pack sizes): remembered, a parse is a dictionary look-up.
+# Refusals raise every time (lru_cache keeps no exceptions).
+@lru_cache(maxsize=4096)
+def _parse(text: str, signed: bool) -> int:
     if not _DECIMAL.fullmatch(text):
         raise ValueError(
             f"{text!r} is not a decimal quantity (digits, an optional point and at most "
