@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from api.limits import MAX_BATCH, MAX_BODY_BYTES
+from api.routers import events as events_router
 from ledger.log import Ledger
 from tests.api_fixtures import ApiClient, Keys, api_keys, client  # noqa: F401 - fixtures
 from tests.conftest import Events
@@ -244,3 +245,30 @@ def test_log_requests_outside_the_tree(
     assert r.status_code == status, r.text
     assert r.json()["type"] == PROBLEMS + slug
     assert json.loads(r.text)["status"] == status
+
+
+def test_a_large_batch_is_checked_and_appended_like_a_small_one(
+    world: Ledger,
+    client: ApiClient,  # noqa: F811
+    farm: str,
+    ev: Events,
+) -> None:
+    """Past _VALIDATE_INLINE events the route validates on a pool thread: same answers."""
+    size = events_router._VALIDATE_INLINE + 200
+    batch = [ev.register(f"L{i}") for i in range(size)]
+    batch[size - 3] = ev.register("BAD", gtin="09506000134353")
+    batch[size - 1] = {**batch[0]}  # the first event again
+    problem = client.post("/v1/events", key=farm, json={"events": batch}).json()
+    assert problem["type"] == PROBLEMS + "validation-error"
+    assert [(e["index"], e["field"]) for e in problem["errors"]] == [(size - 3, "lot.gtin")]
+    batch[size - 3] = ev.register(f"L{size - 3}")
+    problem = client.post("/v1/events", key=farm, json={"events": batch}).json()
+    assert [(e["index"], e["field"]) for e in problem["errors"]] == [(size - 1, "event_id")]
+    assert world.size() == 0
+    batch[size - 1] = ev.register(f"L{size - 1}")
+    r = client.post("/v1/events", key=farm, json={"events": batch})
+    assert r.status_code == 201, r.text
+    receipts = r.json()["receipts"]
+    assert [x["seq"] for x in receipts] == list(range(size))
+    assert [x["event_id"] for x in receipts] == [e["event_id"] for e in batch]
+    assert world.size() == size
