@@ -139,7 +139,5 @@ def test_a_stale_count_over_http_is_a_409_problem(
         key=api_keys.farm,
     )
     assert counted.status_code == 201
-    assert [(a["variance"], a["counted"]) for a in counted.json()["adjustments"]] == [
-        ("-7", "90")
-    ]
+    assert [(a["variance"], a["counted"]) for a in counted.json()["adjustments"]] == [("-7", "90")]
     assert on_hand(world) == {"L1": "90"}

@@ -210,9 +210,7 @@ def test_a_closed_orders_unreceived_shipment_is_not_open(
     # Said to be unsolicited, it is stock, and the closed order's shipment stays short.
     shop.append([dict(late, unsolicited=True)], actor="retail")
     assert table_dump("shipments")[-1][-2:] == (4_000_000, 0)
-    stock = {
-        (s.lot, s.on_hand) for s in location_stock(shop.engine, "store-1", viewer="retail")
-    }
+    stock = {(s.lot, s.on_hand) for s in location_stock(shop.engine, "store-1", viewer="retail")}
     assert stock == {("EARLY", "20"), ("MID", "4")}
     # A shipment of no order, made after the close, is matched as before.
     shop.append(
@@ -221,9 +219,7 @@ def test_a_closed_orders_unreceived_shipment_is_not_open(
     )
     shop.append([dict(ev.receive("MID", "2", frm="fresh-plant", at="store-1", gtin=SALAD),
                       unit="each")], actor="retail")  # fmt: skip
-    stock = {
-        (s.lot, s.on_hand) for s in location_stock(shop.engine, "store-1", viewer="retail")
-    }
+    stock = {(s.lot, s.on_hand) for s in location_stock(shop.engine, "store-1", viewer="retail")}
     assert stock == {("EARLY", "20"), ("MID", "6")}
     kept = {t: table_dump(t) for t in ("shipments", "stock", "order_lines", "orders")}
     shop.replay()
