@@ -330,7 +330,7 @@ class Ledger:
             raw.close()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # compared by identity: never as values
 class ValidatedBatch:
     """One request's events, schema-checked and dumped once; only the clock is left to check.
 
