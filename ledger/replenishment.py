@@ -32,7 +32,7 @@ from typing import Annotated, Any
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from ledger.db import read_transaction
 from ledger.errors import EventValidationError, Problem, RuleViolation
@@ -318,20 +318,88 @@ def _classify_stock(
     return sellable, held, expiring
 
 
+# The reads of a suggestion, built once (``chunk``: up to _CHUNK keys a statement):
+# building and keying SQLAlchemy statements cost about as much as running them.
+def _keys() -> Any:
+    return bindparam("chunk", expanding=True)
+
+
+_SALES = select(
+    InventoryDaily.location_id, InventoryDaily.gtin, InventoryDaily.day, InventoryDaily.quantity
+).where(
+    InventoryDaily.location_id.in_(_keys()),
+    InventoryDaily.kind.in_(("sell", "consume")),
+    InventoryDaily.day >= bindparam("start"),
+    InventoryDaily.day < bindparam("end"),
+)
+_STOCK = stock_select(
+    Stock.location_id,
+    Lot.gtin,
+    Stock.on_hand,
+    Lot.expiry,
+    LotStatusRecord.status,
+    ProductTerms.removal_days,
+).where(Stock.location_id.in_(_keys()), Stock.on_hand > 0)
+_IN_TRANSIT = (
+    select(Shipment.to_location, Lot.gtin, Shipment.quantity, Shipment.received, Order.status)
+    .join(Lot, Lot.id == Shipment.lot_id)
+    .outerjoin(OrderLot, OrderLot.seq == Shipment.seq)
+    .outerjoin(Order, Order.order_id == OrderLot.order_id)
+    .where(Shipment.to_location.in_(_keys()), Shipment.received < Shipment.quantity)
+)
+_ON_ORDER = (
+    select(
+        Order.buyer_location,
+        OrderLineRecord.gtin,
+        OrderLineRecord.ordered,
+        OrderLineRecord.shipped,
+    )
+    .join(OrderLineRecord, OrderLineRecord.order_id == Order.order_id)
+    .where(Order.buyer_location.in_(_keys()), Order.status.in_(OPEN_STATUSES))
+)
+_TERMS = select(
+    ProductTerms.gtin,
+    ProductTerms.case_pack,
+    ProductTerms.min_order,
+    ProductTerms.unit_cost,
+    ProductTerms.removal_days,
+    ProductTerms.supplier_location,
+    ProductTerms.lead_time_days,
+).where(ProductTerms.gtin.in_(_keys()))
+_SUPPLIERS = (
+    select(
+        ProductSupplier.gtin,
+        ProductSupplier.supplier_location,
+        ProductSupplier.lead_time_days,
+    )
+    .where(ProductSupplier.gtin.in_(_keys()))
+    .order_by(ProductSupplier.gtin, ProductSupplier.rank)
+)
+_PRODUCTS = select(Product.gtin, Product.description, Product.unit).where(Product.gtin.in_(_keys()))
+_RECEIVED_ORDERS = (
+    select(
+        Order.order_id,
+        Order.supplier_location,
+        OrderProgress.placed_day,
+        OrderProgress.received_day,
+        OrderLineRecord.gtin,
+    )
+    .join(OrderProgress, OrderProgress.order_id == Order.order_id)
+    .join(OrderLineRecord, OrderLineRecord.order_id == Order.order_id)
+    .where(
+        Order.supplier_location.in_(_keys()),
+        OrderProgress.received_day.is_not(None),
+        OrderProgress.placed_day != "",
+    )
+)
+
+
 def _sales(
     conn: Connection, locations: Sequence[str], start: str, end: str
 ) -> list[tuple[str, str, list[tuple[str, int]]]]:
     grouped: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
-    d = InventoryDaily
     for chunk in _chunks(sorted(locations)):
-        rows = conn.execute(
-            select(d.location_id, d.gtin, d.day, d.quantity).where(
-                d.location_id.in_(chunk),
-                d.kind.in_(("sell", "consume")),
-                d.day >= start,
-                d.day < end,
-            )
-        )
+        rows = conn.execute(_SALES, {"chunk": chunk, "start": start, "end": end})
         for loc, g, day, qty in rows:
             grouped[(loc, g)].append((day, qty))
     return [(loc, g, rows) for (loc, g), rows in grouped.items()]
@@ -340,32 +408,14 @@ def _sales(
 def _stock(conn: Connection, locations: Sequence[str]) -> list[tuple[Any, ...]]:
     found: list[tuple[Any, ...]] = []
     for chunk in _chunks(sorted(locations)):
-        found += conn.execute(
-            stock_select(
-                Stock.location_id,
-                Lot.gtin,
-                Stock.on_hand,
-                Lot.expiry,
-                LotStatusRecord.status,
-                ProductTerms.removal_days,
-            ).where(Stock.location_id.in_(chunk), Stock.on_hand > 0)
-        ).all()
+        found += conn.execute(_STOCK, {"chunk": chunk}).all()
     return found
 
 
 def _in_transit(conn: Connection, locations: Sequence[str]) -> dict[tuple[str, str], int]:
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for chunk in _chunks(sorted(locations)):
-        rows = conn.execute(
-            select(
-                Shipment.to_location, Lot.gtin, Shipment.quantity, Shipment.received, Order.status
-            )
-            .join(Lot, Lot.id == Shipment.lot_id)
-            .outerjoin(OrderLot, OrderLot.seq == Shipment.seq)
-            .outerjoin(Order, Order.order_id == OrderLot.order_id)
-            .where(Shipment.to_location.in_(chunk), Shipment.received < Shipment.quantity)
-        )
-        for loc, g, qty, received, status in rows:
+        for loc, g, qty, received, status in conn.execute(_IN_TRANSIT, {"chunk": chunk}):
             if status not in ("closed", "cancelled", "fulfilled"):
                 totals[(loc, g)] += qty - received
     return totals
@@ -374,17 +424,7 @@ def _in_transit(conn: Connection, locations: Sequence[str]) -> dict[tuple[str, s
 def _on_order(conn: Connection, locations: Sequence[str]) -> dict[tuple[str, str], int]:
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for chunk in _chunks(sorted(locations)):
-        rows = conn.execute(
-            select(
-                Order.buyer_location,
-                OrderLineRecord.gtin,
-                OrderLineRecord.ordered,
-                OrderLineRecord.shipped,
-            )
-            .join(OrderLineRecord, OrderLineRecord.order_id == Order.order_id)
-            .where(Order.buyer_location.in_(chunk), Order.status.in_(OPEN_STATUSES))
-        )
-        for loc, g, qty, shipped in rows:
+        for loc, g, qty, shipped in conn.execute(_ON_ORDER, {"chunk": chunk}):
             totals[(loc, g)] += max(0, qty - shipped)
     return totals
 
@@ -395,30 +435,12 @@ def _terms(
     terms: dict[str, _Terms] = {}
     products: dict[str, tuple[str, str]] = {}
     for chunk in _chunks(gtins):
-        for row in conn.execute(
-            select(
-                ProductTerms.gtin,
-                ProductTerms.case_pack,
-                ProductTerms.min_order,
-                ProductTerms.unit_cost,
-                ProductTerms.removal_days,
-                ProductTerms.supplier_location,
-                ProductTerms.lead_time_days,
-            ).where(ProductTerms.gtin.in_(chunk))
-        ):
+        for row in conn.execute(_TERMS, {"chunk": chunk}):
             terms[row[0]] = _Terms(
                 _units(row[1]) or 1.0, _units(row[2]), row[3], row[4], row[5], row[6]
             )
         several: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for g, supplier, days in conn.execute(
-            select(
-                ProductSupplier.gtin,
-                ProductSupplier.supplier_location,
-                ProductSupplier.lead_time_days,
-            )
-            .where(ProductSupplier.gtin.in_(chunk))
-            .order_by(ProductSupplier.gtin, ProductSupplier.rank)
-        ):
+        for g, supplier, days in conn.execute(_SUPPLIERS, {"chunk": chunk}):
             several[g].append((supplier, days))
         for g in chunk:
             t = terms.get(g)
@@ -426,9 +448,7 @@ def _terms(
                 terms.setdefault(g, _Terms()).suppliers = several[g]
             elif t is not None and t.supplier_location is not None:
                 t.suppliers = [(t.supplier_location, t.lead_time_days)]
-        for g, description, unit in conn.execute(
-            select(Product.gtin, Product.description, Product.unit).where(Product.gtin.in_(chunk))
-        ):
+        for g, description, unit in conn.execute(_PRODUCTS, {"chunk": chunk}):
             products[g] = (description, unit)
     return terms, products
 
@@ -443,22 +463,7 @@ def _actual_lead_times(
     products = set(gtins)
     found: dict[tuple[str, str], list[int]] = defaultdict(list)
     for chunk in _chunks(wanted):
-        rows = conn.execute(
-            select(
-                Order.order_id,
-                Order.supplier_location,
-                OrderProgress.placed_day,
-                OrderProgress.received_day,
-                OrderLineRecord.gtin,
-            )
-            .join(OrderProgress, OrderProgress.order_id == Order.order_id)
-            .join(OrderLineRecord, OrderLineRecord.order_id == Order.order_id)
-            .where(
-                Order.supplier_location.in_(chunk),
-                OrderProgress.received_day.is_not(None),
-                OrderProgress.placed_day != "",
-            )
-        )
+        rows = conn.execute(_RECEIVED_ORDERS, {"chunk": chunk})
         counted: set[str] = set()
         for order_id, supplier, placed, received, gtin in rows:
             if received is None:
