@@ -99,6 +99,8 @@ def create_app(
 
     # Writes go through one group-committing writer per process (ledger/group_commit.py).
     writer = GroupCommitter(ledger)
+    # ... and so do the appends of orders, recalls and counts made through ``Ledger.append``.
+    writer.attach()
     # Witnesses (LOTLEDGER_WITNESSES="URL KEY; ..."): asked to cosign in the background.
     witnesses = load_witnesses()
     interval = float(os.environ.get("LOTLEDGER_WITNESS_INTERVAL", "10"))

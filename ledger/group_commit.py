@@ -57,7 +57,16 @@ class GroupCommitter:
 
     def append(self, raw_events: Sequence[Any], *, actor: str) -> AppendResult:
         """Append one writer's batch; blocks until it is committed (or refused)."""
+        if threading.current_thread() is self._thread:  # never wait on our own queue
+            return self.ledger.append_many([(actor, raw_events)])[0]
         return self.submit(raw_events, actor=actor).result()
+
+    def attach(self) -> None:
+        """Make this the ledger's writer: its plain ``append`` calls join the groups."""
+        self.ledger.writer = self._append_for_ledger
+
+    def _append_for_ledger(self, raw_events: Sequence[Any], actor: str) -> AppendResult:
+        return self.append(raw_events, actor=actor)
 
     def submit(self, raw_events: Sequence[Any], *, actor: str) -> Future[AppendResult]:
         """Validate one writer's batch here, then queue it; the future holds its result or
@@ -83,6 +92,8 @@ class GroupCommitter:
 
     def close(self) -> None:
         """Commit what is queued, then stop the writer thread."""
+        if self.ledger.writer == self._append_for_ledger:  # detach, if still ours
+            self.ledger.writer = None
         with self._ready:
             self._closed = True
             self._ready.notify()

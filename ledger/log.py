@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -101,6 +101,9 @@ class Ledger:
         self.engine = engine
         self.signer = signer
         self.node_cache = tree.NodeCache(node_cache_size)
+        #: The process's group-committing writer (``ledger.group_commit``), when a service
+        #: runs one: ``append`` with no explicit time hands its batch there.
+        self.writer: Callable[[Sequence[Any], str], AppendResult] | None = None
 
     @classmethod
     def open(
@@ -139,7 +142,16 @@ class Ledger:
         actor: str,
         now: datetime | None = None,
     ) -> AppendResult:
-        """Append a batch atomically; see the module docstring for the steps."""
+        """Append a batch atomically; see the module docstring for the steps.
+
+        When a service runs a group-committing writer (``self.writer``) and no time is
+        given, the batch joins the writer's next group: a second writer here would wait
+        for the database's write lock (on SQLite in a busy handler that sleeps up to
+        100 ms at a time) while the group writer keeps taking it.
+        """
+        writer = self.writer
+        if writer is not None and now is None and not isinstance(raw_events, ValidatedBatch):
+            return writer(raw_events, actor)
         return self.append_many([(actor, raw_events)], now=now)[0]
 
     def append_many(

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from ledger.errors import EventValidationError, InsufficientStock
 from ledger.group_commit import GroupCommitter, _Pending
@@ -206,3 +207,29 @@ def test_a_validated_batch_retried_after_a_failed_group_logs_what_it_logs_alone(
     again = world.append([order], actor="retail")
     assert again.receipts[0].duplicate
     assert again.receipts[0].leaf_hash == result.receipts[0].leaf_hash
+
+
+def test_a_plain_append_joins_the_attached_writers_groups(world: Ledger, ev: Events) -> None:
+    """Orders, recalls and counts call ``Ledger.append``: with a service's writer attached
+    their batches are committed by the writer's thread, in its groups; detached, directly."""
+    writers: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("SELECT log_head.tree_size"):  # the write path's head read
+            writers.append(threading.current_thread().name)
+
+    event.listen(world.engine, "before_cursor_execute", record)
+    writer = GroupCommitter(world)
+    writer.attach()
+    first = world.append([ev.register("W0")], actor="farm")
+    attached = len(writers)
+    refused = pytest.raises(EventValidationError)
+    with refused:
+        world.append([{"type": "register"}], actor="farm")  # errors reach the caller as before
+    writer.close()
+    assert world.writer is None
+    second = world.append([ev.register("W1")], actor="farm")
+    assert (first.receipts[0].seq, second.receipts[0].seq) == (0, 1)
+    assert attached
+    assert set(writers[:attached]) == {"lotledger-group-commit"}
+    assert set(writers[attached:]) == {threading.current_thread().name}
