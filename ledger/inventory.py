@@ -410,7 +410,7 @@ def record_count(
         if not events:
             return events, None
         try:
-            return events, ledger.append(events, actor=actor, now=moment)
+            return events, ledger.append(events, actor=actor, now=when)
         except StaleCount:
             if attempt == COUNT_ATTEMPTS - 1:
                 raise

@@ -643,7 +643,7 @@ def confirm_removal(
         for i in left
     ]
     if events:
-        ledger.append(events, actor=actor, now=moment)
+        ledger.append(events, actor=actor, now=now)
     with write_transaction(ledger.engine) as conn:
         conn.execute(
             update(recall_locations)
