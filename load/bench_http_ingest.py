@@ -258,6 +258,20 @@ def _pg_schema(url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def _timed_batches(
+    port: int, pid: int, key: str, args: argparse.Namespace, clients: int
+) -> tuple[float, _Cpu, int]:
+    """``--batch-events`` in batches from ``clients`` connections, after a warm-up: the
+    seconds they took, the CPU meter started with them, and the number of requests."""
+    cpu = _Cpu(pid)
+    bodies = _bodies(args.batch_events, args.batch_size, "B")
+    asyncio.run(_run_bodies(port, key, _bodies(1000, args.batch_size, "WB"), 1))
+    cpu.start()
+    start = time.perf_counter()
+    asyncio.run(_run_bodies(port, key, bodies, clients))
+    return time.perf_counter() - start, cpu, len(bodies)
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     figures: dict[str, object] = {"load_average_before": list(os.getloadavg())}
     with tempfile.TemporaryDirectory(prefix="lotledger-bench-") as tmp:
@@ -265,16 +279,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         url = f"sqlite:///{data / 'lotledger.db'}"
         key = _prepare(data, url)
         with _service(data, url, workers=1) as (port, pid):
-            cpu = _Cpu(pid)
-            bodies = _bodies(args.batch_events, args.batch_size, "B")
-            asyncio.run(_run_bodies(port, key, _bodies(1000, args.batch_size, "WB"), 1))
-            cpu.start()
-            start = time.perf_counter()
-            asyncio.run(_run_bodies(port, key, bodies, 1))
-            elapsed = time.perf_counter() - start
+            elapsed, cpu, requests = _timed_batches(port, pid, key, args, 1)
             figures["batch_events_per_s"] = round(args.batch_events / elapsed)
-            figures["batch_request_ms"] = round(elapsed / len(bodies) * 1000, 2)
-            for name, value in cpu.per_request_ms(len(bodies)).items():
+            figures["batch_request_ms"] = round(elapsed / requests * 1000, 2)
+            for name, value in cpu.per_request_ms(requests).items():
                 figures[f"batch_{name}"] = value
             single = _singles(port, key, args.singles, args.concurrency, "S", cpu)
             for name, value in single.items():
@@ -288,14 +296,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             url = f"sqlite:///{data / 'lotledger.db'}"
             key = _prepare(data, url)
             with _service(data, url, workers=1) as (port, pid):
-                cpu = _Cpu(pid)
-                bodies = _bodies(args.batch_events, args.batch_size, "B")
-                asyncio.run(_run_bodies(port, key, _bodies(1000, args.batch_size, "WB"), 1))
-                cpu.start()
-                start = time.perf_counter()
-                asyncio.run(_run_bodies(port, key, bodies, clients))
-                elapsed = time.perf_counter() - start
-                server_ms = cpu.per_request_ms(len(bodies))["server_cpu_ms"]  # while it runs
+                elapsed, cpu, requests = _timed_batches(port, pid, key, args, clients)
+                server_ms = cpu.per_request_ms(requests)["server_cpu_ms"]  # while it runs
             figures[f"batch_events_per_s_{clients}_clients"] = round(args.batch_events / elapsed)
             figures[f"batch_server_cpu_ms_{clients}_clients"] = server_ms
         if not args.skip_pg:
