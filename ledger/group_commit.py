@@ -17,6 +17,12 @@ does only what needs the database: under concurrent requests, one request's vali
 runs while the writer waits on SQLite (statements and the commit's fsync release the GIL).
 A batch the schema refuses never joins a group; its future holds the error.
 
+``attach`` makes the committer the ledger's writer (``Ledger.writer``): a plain
+``Ledger.append`` elsewhere in the process (orders, recall confirmations, stock counts)
+then joins the groups too, instead of waiting for the database's write lock, on
+SQLite in a busy handler that sleeps up to 100 ms at a time, while this thread keeps
+taking it. The service attaches its committer; ``close`` detaches it.
+
 ``submit`` hands back a ``concurrent.futures.Future`` instead of blocking, so that
 an asyncio server awaits it (``asyncio.wrap_future``) without parking a thread of
 its pool per waiting request; ``append`` is ``submit(...).result()``. A future
