@@ -95,32 +95,23 @@ def rfc3339_utc(moment: datetime) -> str:
 class Ledger:
     """A ledger over one database and one signing key."""
 
-    def __init__(
-        self, engine: Engine, signer: SignerKey, *, node_cache_size: int = NODE_CACHE_SIZE
-    ) -> None:
+    def __init__(self, engine: Engine, signer: SignerKey) -> None:
         self.engine = engine
         self.signer = signer
-        self.node_cache = tree.NodeCache(node_cache_size)
+        self.node_cache = tree.NodeCache(NODE_CACHE_SIZE)
         #: The process's group-committing writer (``ledger.group_commit``), when a service
         #: runs one: ``append`` with no explicit time hands its batch there.
         self.writer: Callable[[Sequence[Any], str], AppendResult] | None = None
 
     @classmethod
-    def open(
-        cls,
-        settings: Settings,
-        *,
-        migrate: bool = True,
-        node_cache_size: int = NODE_CACHE_SIZE,
-        **engine_args: Any,
-    ) -> Ledger:
+    def open(cls, settings: Settings, *, migrate: bool = True, **engine_args: Any) -> Ledger:
         """Open (creating on first use) the database and signing key the settings name."""
         if settings.database_url.startswith("sqlite"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database_url, **engine_args)
         if migrate:
             upgrade(engine)
-        return cls(engine, load_or_create_signer(settings), node_cache_size=node_cache_size)
+        return cls(engine, load_or_create_signer(settings))
 
     @property
     def origin(self) -> str:

@@ -222,11 +222,6 @@ class NodeCache:
             while len(nodes) > self.capacity:
                 nodes.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._nodes.clear()
-            self.known_size = 0
-
     def __len__(self) -> int:
         return len(self._nodes)
 
