@@ -298,6 +298,14 @@ class Ledger:
             raise NotFound(f"no entry has leaf hash {leaf.hex()}")
         return int(seq)
 
+    def stored_event(self, event_id: str) -> dict[str, Any] | None:
+        """The event logged under ``event_id``, as logged; None if there is none."""
+        with read_transaction(self.engine) as conn:
+            data = conn.execute(
+                select(Entry.leaf_bytes).where(Entry.event_id == event_id)
+            ).scalar_one_or_none()
+        return None if data is None else json.loads(data)["event"]
+
     def root(self, size: int | None = None) -> bytes:
         with self.engine.connect() as conn:
             return tree.root(conn, _head_size(conn) if size is None else size)

@@ -233,10 +233,17 @@ def _event(
     if location not in own:
         raise _Refused(403, f"{location or 'No location'} is not one of {key.org_id}'s locations.")
     info = view.info
+    event_id = form.get("event_id") or str(uuid.uuid4())
+    # The form's event id names one event: sent again (a double tap, a reload), it keeps
+    # the time it was first recorded at, so the resend is the same event and gets its
+    # original receipt, not an idempotency conflict from a clock that moved on.
+    stored = ledger.stored_event(event_id) if form.get("event_id") else None
     event: dict[str, Any] = {
-        "event_id": form.get("event_id") or str(uuid.uuid4()),
+        "event_id": event_id,
         "type": action,
-        "event_time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "event_time": stored["event_time"]
+        if stored is not None
+        else datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "location": location,
         "lot": {"gtin": info.gtin, "lot": info.lot},
         "unit": info.unit,
