@@ -94,7 +94,9 @@ def create_app(
     owned = ledger is None
     if ledger is None:
         ledger = Ledger.open(
-            settings or Settings.load(), migrate=os.environ.get(NO_MIGRATE_ENV) != "1"
+            settings or Settings.load(),
+            migrate=os.environ.get(NO_MIGRATE_ENV) != "1",
+            background_checkpoints=True,
         )
 
     # Writes go through one group-committing writer per process (ledger/group_commit.py).

@@ -24,7 +24,14 @@ from ledger import tree
 from ledger.bulk import insert_rows, select_in
 from ledger.completion import as_sent, complete, server_field_problems
 from ledger.config import Settings
-from ledger.db import is_sqlite, make_engine, read_transaction, write_transaction
+from ledger.db import (
+    WAL_BACKSTOP_PAGES,
+    WalCheckpointer,
+    is_sqlite,
+    make_engine,
+    read_transaction,
+    write_transaction,
+)
 from ledger.errors import (
     EventValidationError,
     IdempotencyConflict,
@@ -102,16 +109,36 @@ class Ledger:
         #: The process's group-committing writer (``ledger.group_commit``), when a service
         #: runs one: ``append`` with no explicit time hands its batch there.
         self.writer: Callable[[Sequence[Any], str], AppendResult] | None = None
+        #: The thread checkpointing a SQLite WAL, when ``open`` started one.
+        self.checkpointer: WalCheckpointer | None = None
 
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True, **engine_args: Any) -> Ledger:
-        """Open (creating on first use) the database and signing key the settings name."""
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        migrate: bool = True,
+        background_checkpoints: bool = False,
+        **engine_args: Any,
+    ) -> Ledger:
+        """Open (creating on first use) the database and signing key the settings name.
+
+        ``background_checkpoints``: on a SQLite file, checkpoint its WAL on a thread of
+        the ledger's own (``db.WalCheckpointer``) instead of in the commits of writers; the
+        service's processes do. ``close`` stops it.
+        """
         if settings.database_url.startswith("sqlite"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+            if background_checkpoints:
+                engine_args.setdefault("wal_autocheckpoint", WAL_BACKSTOP_PAGES)
         engine = make_engine(settings.database_url, **engine_args)
         if migrate:
             upgrade(engine)
-        return cls(engine, load_or_create_signer(settings))
+        ledger = cls(engine, load_or_create_signer(settings))
+        if background_checkpoints and WalCheckpointer.applies(engine):
+            ledger.checkpointer = WalCheckpointer(engine)
+            ledger.checkpointer.start()
+        return ledger
 
     @property
     def origin(self) -> str:
@@ -122,6 +149,9 @@ class Ledger:
         return self.signer.verifier_key()
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
+            self.checkpointer = None
         self.engine.dispose()
 
     # -- the write path -------------------------------------------------------------
