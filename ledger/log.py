@@ -42,7 +42,7 @@ from ledger.errors import (
 from ledger.events import parse_events
 from ledger.migrate import upgrade
 from ledger.projection import Applied, BatchProjector
-from ledger.schema import READ_MODEL_TABLES, Checkpoint, Entry, Head
+from ledger.schema import READ_MODEL_TABLES, Checkpoint, Entry, Head, leaf_key
 from ledger.signing import load_or_create_signer, sign_checkpoint
 from verifier.canonical import canonical_bytes, canonical_bytes_prechecked
 from verifier.compact import CompactRange
@@ -322,7 +322,9 @@ class Ledger:
     def index_of(self, leaf: bytes) -> int:
         with read_transaction(self.engine) as conn:
             seq = conn.execute(
-                select(func.min(Entry.seq)).where(Entry.leaf_hash == leaf)
+                select(func.min(Entry.seq)).where(
+                    leaf_key(Entry.leaf_hash) == leaf[:8], Entry.leaf_hash == leaf
+                )
             ).scalar_one_or_none()
         if seq is None:
             raise NotFound(f"no entry has leaf hash {leaf.hex()}")

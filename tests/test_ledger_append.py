@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from ledger.errors import (
     EventValidationError,
@@ -15,6 +15,7 @@ from ledger.errors import (
     IdempotencyConflict,
     InsufficientStock,
     LotOnHold,
+    NotFound,
     RuleViolation,
 )
 from ledger.log import Ledger
@@ -82,6 +83,40 @@ def test_proofs_verify_against_checkpoints(world: Ledger, ev: Events) -> None:
     assert world.checkpoint_at(5) == first.checkpoint
     assert world.latest_checkpoint() == (14, second.root_hash, second.checkpoint)
     assert world.index_of(second.receipts[3].leaf_hash) == 8
+
+
+def test_lookup_by_leaf_hash_probes_the_prefix_index_and_compares_all_32_bytes(
+    world: Ledger, ev: Events
+) -> None:
+    receipts = world.append([ev.register(f"A{i}") for i in range(40)], actor="farm").receipts
+    for receipt in receipts[::7]:
+        assert world.index_of(receipt.leaf_hash) == receipt.seq
+    # Same first 8 bytes as an entry's, different after: no such entry.
+    near = receipts[5].leaf_hash[:8] + bytes(b ^ 0xFF for b in receipts[5].leaf_hash[8:])
+    issued: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
+        if "log_entries" in statement:
+            issued.append((statement, params))
+
+    event.listen(world.engine, "before_cursor_execute", capture)
+    try:
+        with pytest.raises(NotFound):
+            world.index_of(near)
+    finally:
+        event.remove(world.engine, "before_cursor_execute", capture)
+    # The query repeats the index's expression exactly, so the database probes the index
+    # instead of reading every entry.
+    [(statement, params)] = issued
+    with world.engine.connect() as conn:
+        if world.engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            plan = " ".join(str(row[-1]) for row in rows)
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            rows = conn.exec_driver_sql(f"EXPLAIN {statement}", params)
+            plan = " ".join(str(row[0]) for row in rows)
+    assert "ix_log_entries_leaf_key" in plan
 
 
 def test_same_event_again_returns_original_receipt(world: Ledger, ev: Events) -> None:

@@ -16,16 +16,19 @@ from tests.conftest import Events
 from verifier.proofs import verify_consistency, verify_inclusion
 
 ROWID = "0008_sqlite_entry_rowid"
+LEAF_KEY = "0009_leaf_key_index"  # after ROWID, which rebuilds the table and its indexes
 
 
-def test_the_entry_rowid_migration_keeps_every_entry_and_the_log_append_only(
+def test_the_entry_migrations_keep_every_entry_and_the_log_append_only(
     settings: Settings, ev: Events
 ) -> None:
     engine = make_engine(settings.database_url)
-    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-    assert ROWID in heads
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = script.get_heads()
+    assert LEAF_KEY in heads
+    assert script.get_revision(LEAF_KEY).down_revision == ROWID
     for head in heads:
-        if head != ROWID:
+        if head != LEAF_KEY:
             upgrade(engine, head)
     old = Ledger.open(settings, migrate=False)
     create_organisation(old.engine, "farm", "Green Valley Farm")
@@ -36,13 +39,14 @@ def test_the_entry_rowid_migration_keeps_every_entry_and_the_log_append_only(
     root, checkpoint = old.root(10), old.latest_checkpoint()[2]
     old.close()
 
-    upgrade(engine)  # every head: the rebuild (a no-op on PostgreSQL)
+    upgrade(engine)  # every head: the rebuild (a no-op on PostgreSQL), the leaf-key index
     engine.dispose()
     ledger = Ledger.open(settings)
     try:
         assert [(e.seq, e.leaf_hash, e.leaf_bytes) for e in ledger.entries(0, 10)] == before
         assert ledger.root(10) == root
         assert ledger.latest_checkpoint()[2] == checkpoint
+        assert [ledger.index_of(leaf) for _, leaf, _ in before] == list(range(10))
         for index in range(10):
             proof = ledger.inclusion_proof(index, 10)
             verify_inclusion(index, 10, before[index][1], proof, root)
