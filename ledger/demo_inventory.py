@@ -16,13 +16,13 @@ Call ``load_inventory_demo(ledger, today=...)`` after ``ledger.demo_data.load_de
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ledger import masterdata, orders, terms
 from ledger.errors import LedgerError
+from ledger.ids import new_event_id
 from ledger.inventory import location_stock
 from ledger.log import Ledger
 from verifier.gs1 import check_digit
@@ -68,7 +68,7 @@ def _time(day: date, hour: int) -> datetime:
 
 def _event(etype: str, location: str, when: datetime, **fields: Any) -> dict[str, Any]:
     return {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_event_id(),
         "type": etype,
         "event_time": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "location": location,

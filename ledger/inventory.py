@@ -12,7 +12,6 @@ Reads take a ``viewer`` like ``ledger.lots``: an organisation sees its own locat
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +24,7 @@ from sqlalchemy import Connection, Engine, and_, or_, select
 
 from ledger.db import read_transaction
 from ledger.errors import EventValidationError, InsufficientStock, NotFound, Problem, StaleCount
+from ledger.ids import new_event_id
 from ledger.log import AppendResult, Ledger
 from ledger.projection import APPROVED
 from ledger.projection_orders import ENDED_ORDER_STATUSES
@@ -444,7 +444,7 @@ def _count_events(
             continue
         events.append(
             {
-                "event_id": str(uuid.uuid4()),
+                "event_id": new_event_id(),
                 "type": "adjust",
                 "event_time": moment.isoformat(timespec="seconds"),
                 "location": location_id,

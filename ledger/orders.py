@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, or_, select
 
 from ledger.db import read_transaction
 from ledger.errors import NotFound, RuleViolation
+from ledger.ids import new_event_id
 from ledger.inventory import Allocation, allocate, in_transit
 from ledger.log import Ledger
 from ledger.quantity import format_micro, parse_decimal
@@ -94,7 +95,7 @@ class OrderView:
 def _event(etype: str, location: str, when: datetime | None, **fields: Any) -> dict[str, Any]:
     moment = when or datetime.now(UTC)
     event = {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_event_id(),
         "type": etype,
         "event_time": moment.isoformat(timespec="seconds"),
         "location": location,

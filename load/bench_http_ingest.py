@@ -9,7 +9,10 @@ client costs as little CPU as possible on the same machine):
   4 concurrent clients (``batch_events_per_s_2_clients``, ``..._4_clients``, each on a
   fresh ledger and service, so on the same log sizes as the one-client run): the writer
   merges batches that queue while it commits (group commit), and the database's work,
-  done without the GIL, can overlap the Python work of the next batch;
+  done without the GIL, can overlap the Python work of the next batch; and one client
+  again with time-ordered event ids (``batch_events_per_s_uuid7_ids``: UUIDv7, which the
+  service makes for its own events and the README recommends), since random ids (v4, the
+  other runs) put each event's idempotency-index entry on a page of its own;
 - single-event appends from concurrent connections, one worker, SQLite: rate, p50, p99;
 - the same single-event appends against PostgreSQL with 2 workers (and 1, to compare).
 
@@ -31,7 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ from sqlalchemy.engine import make_url
 from ledger import keys
 from ledger.config import Settings
 from ledger.db import normalize_url
+from ledger.ids import new_event_id
 from ledger.log import Ledger
 from ledger.masterdata import create_location, create_organisation
 
@@ -65,9 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-pg", action="store_true")
 
 
-def _event(n: int, prefix: str) -> dict[str, Any]:
+def _random_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _event(n: int, prefix: str, new_id: Callable[[], str] = _random_id) -> dict[str, Any]:
     return {
-        "event_id": str(uuid.uuid4()),
+        "event_id": new_id(),
         "type": "register",
         "event_time": "2026-11-20T08:00:00+01:00",
         "location": "bench-farm",
@@ -215,9 +223,11 @@ async def _run_bodies(port: int, key: str, bodies: list[bytes], concurrency: int
     return latencies
 
 
-def _bodies(count: int, size: int, prefix: str) -> list[bytes]:
+def _bodies(
+    count: int, size: int, prefix: str, new_id: Callable[[], str] = _random_id
+) -> list[bytes]:
     return [
-        json.dumps({"events": [_event(i + j, prefix) for j in range(size)]}).encode()
+        json.dumps({"events": [_event(i + j, prefix, new_id) for j in range(size)]}).encode()
         for i in range(0, count, size)
     ]
 
@@ -259,12 +269,17 @@ def _pg_schema(url: str) -> Iterator[str]:
 
 
 def _timed_batches(
-    port: int, pid: int, key: str, args: argparse.Namespace, clients: int
+    port: int,
+    pid: int,
+    key: str,
+    args: argparse.Namespace,
+    clients: int,
+    new_id: Callable[[], str] = _random_id,
 ) -> tuple[float, _Cpu, int]:
     """``--batch-events`` in batches from ``clients`` connections, after a warm-up: the
     seconds they took, the CPU meter started with them, and the number of requests."""
     cpu = _Cpu(pid)
-    bodies = _bodies(args.batch_events, args.batch_size, "B")
+    bodies = _bodies(args.batch_events, args.batch_size, "B", new_id)
     asyncio.run(_run_bodies(port, key, _bodies(1000, args.batch_size, "WB"), 1))
     cpu.start()
     start = time.perf_counter()
@@ -300,6 +315,15 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 server_ms = cpu.per_request_ms(requests)["server_cpu_ms"]  # while it runs
             figures[f"batch_events_per_s_{clients}_clients"] = round(args.batch_events / elapsed)
             figures[f"batch_server_cpu_ms_{clients}_clients"] = server_ms
+        # The same one-client run with time-ordered event ids (UUIDv7, as the service makes
+        # its own and the README recommends to clients): the idempotency index then grows
+        # at its end instead of at a random page per event.
+        data = Path(tmp) / "sqlite-uuid7"
+        url = f"sqlite:///{data / 'lotledger.db'}"
+        key = _prepare(data, url)
+        with _service(data, url, workers=1) as (port, pid):
+            elapsed, cpu, requests = _timed_batches(port, pid, key, args, 1, new_event_id)
+        figures["batch_events_per_s_uuid7_ids"] = round(args.batch_events / elapsed)
         if not args.skip_pg:
             for workers in (1, 2):
                 with _pg_schema(args.pg_url) as pg:

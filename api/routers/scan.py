@@ -13,7 +13,6 @@ Recording needs a supplier, warehouse, store or manager key; any active key may 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from labels.errors import ScanError
 from ledger import lots
 from ledger.directory import list_locations
 from ledger.errors import LedgerError, NotFound
+from ledger.ids import new_event_id
 from ledger.keys import KeyInfo
 from ledger.log import Ledger, Receipt
 from ledger.quantity import format_micro, parse_decimal
@@ -233,7 +233,7 @@ def _event(
     if location not in own:
         raise _Refused(403, f"{location or 'No location'} is not one of {key.org_id}'s locations.")
     info = view.info
-    event_id = form.get("event_id") or str(uuid.uuid4())
+    event_id = form.get("event_id") or new_event_id()
     # The form's event id names one event: sent again (a double tap, a reload), it keeps
     # the time it was first recorded at, so the resend is the same event and gets its
     # original receipt, not an idempotency conflict from a clock that moved on.
@@ -307,7 +307,7 @@ def _page(
         "pending": None,
         "reasons": DISPOSE_REASONS,
         "checkpoint": None,
-        "new_id": lambda: str(uuid.uuid4()),
+        "new_id": new_event_id,
     }
     if view is not None:
         rows = history(ledger, key, view.info.gtin, view.info.lot)
