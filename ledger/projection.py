@@ -213,10 +213,8 @@ class BatchProjector(OrderRules):
 
     def _load_locations(self, ids: Iterable[str]) -> None:
         missing = [i for i in ids if i not in self.locations]
-        for chunk in _chunks(missing):
-            rows = self.conn.execute(
-                select(Location.id, Location.org_id).where(Location.id.in_(chunk))
-            )
+        if missing:
+            rows = select_in(self.conn, _LOCATIONS_BY_ID, missing, chunk=_CHUNK)
             self.locations.update((r[0], r[1]) for r in rows)
         for i in missing:
             self.locations.setdefault(i, None)
@@ -851,6 +849,9 @@ _LOTS_BY_CODE = (
     + f" FROM {Lot.__tablename__} LEFT OUTER JOIN {LotStatusRecord.__tablename__}"
     + " ON lot_states.lot_id = lots.id WHERE lots.lot {keys}"
 )
+# Raw SQL for select_in, like _LOTS_BY_CODE: a Core SELECT ... IN built for each batch cost
+# about 0.1 ms, several times the query.
+_LOCATIONS_BY_ID = f"SELECT id, org_id FROM {Location.__tablename__} WHERE id {{keys}}"  # noqa: S608
 _lot_row = attrgetter(*_LOT_COLS)  # a LotState's lots row, as a tuple in _LOT_COLS order
 
 #: The handler of each event type: ``BatchProjector._on_<type>``.
