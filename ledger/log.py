@@ -32,7 +32,7 @@ from ledger.errors import (
     NotFound,
     Problem,
 )
-from ledger.events import parse_events
+from ledger.events import dump_event, parse_events
 from ledger.migrate import upgrade
 from ledger.projection import Applied, BatchProjector
 from ledger.schema import READ_MODEL_TABLES, Checkpoint, Entry, Head
@@ -408,7 +408,7 @@ def validate_batch(raw_events: Sequence[Any]) -> ValidatedBatch:
         times.append(_instant(e.event_time))  # type: ignore[attr-defined]
     return ValidatedBatch(
         tuple(events),
-        tuple(e.model_dump(mode="json", exclude_none=True) for e in events),
+        tuple([dump_event(e) for e in events]),
         tuple(times),
         max(times),
         tuple(server_field_problems(events)),
