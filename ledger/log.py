@@ -209,7 +209,7 @@ class Ledger:
                     }
                 )
                 h = leaf_hash(data)
-                nodes = b"".join(node.hash for node in compact.append(h))
+                nodes = compact.append_hashes(h)
                 rows.append(
                     (item.seq, event["event_id"], h, data, event["type"], recorded_at, nodes)
                 )
