@@ -168,10 +168,13 @@ class BatchProjector(OrderRules):
         location_ids: set[str] = set()
         order_ids: set[str] = set()
         releases: set[tuple[str, str]] = set()
+        item_lots: list[list[tuple[str, str]]] = []  # each event's lot keys, used twice
         for item in batch:
             e = item.event
             fields = e.__dict__  # fields live in __dict__; a miss is cheap
-            lot_keys.update(ev.event_lots(e))
+            keys = ev.event_lots(e)
+            item_lots.append(keys)
+            lot_keys.update(keys)
             location_ids.add(e.location)  # type: ignore[attr-defined]
             for attr in ("to_location", "from_location", "supplier_location"):
                 value = fields.get(attr)
@@ -197,8 +200,8 @@ class BatchProjector(OrderRules):
             )
         pairs = {
             (item.event.location, lot.id)  # type: ignore[attr-defined]
-            for item in batch
-            for key in ev.event_lots(item.event)
+            for item, keys in zip(batch, item_lots, strict=True)
+            for key in keys
             if (lot := self.lots.get(key)) is not None
         }
         self._load_stock(pairs)
