@@ -741,6 +741,12 @@ class BatchProjector(OrderRules):
     # -- writing back -------------------------------------------------------------
 
     def flush(self) -> None:
+        # The sorts below (stock, inventory_daily, lot_events, and lot_flows in write_flows)
+        # are kept on purpose: they fix the order the rows are written in, hence the order of
+        # new rows in the tables (what a read without ORDER BY sees) and the order PostgreSQL
+        # locks existing rows in, which would otherwise follow the order of a set (string
+        # hashing differs from process to process) or of the batch. About 0.2 ms of a
+        # 500-event batch.
         conn = self.conn
         self.flows.flush(conn)
         lots = [v for v in self.lots.values() if v is not None]
