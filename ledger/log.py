@@ -37,7 +37,7 @@ from ledger.migrate import upgrade
 from ledger.projection import Applied, BatchProjector
 from ledger.schema import READ_MODEL_TABLES, Checkpoint, Entry, Head
 from ledger.signing import load_or_create_signer, sign_checkpoint
-from verifier.canonical import canonical_bytes, canonical_bytes_prechecked
+from verifier.canonical import canonical_bytes, canonical_entry_bytes
 from verifier.compact import CompactRange
 from verifier.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
 from verifier.note import SignerKey, VerifierKey
@@ -199,15 +199,7 @@ class Ledger:
             for item in batch:
                 event = dumped[item.index]
                 # Validated against schemas with no float fields: the type walk is not needed.
-                data = canonical_bytes_prechecked(
-                    {
-                        "seq": item.seq,
-                        "prev": prev.hex(),
-                        "recorded_at": recorded_at,
-                        "actor": item.actor,
-                        "event": event,
-                    }
-                )
+                data = canonical_entry_bytes(item.seq, prev.hex(), recorded_at, item.actor, event)
                 h = leaf_hash(data)
                 nodes = compact.append_hashes(h)
                 rows.append(
