@@ -476,18 +476,19 @@ class BatchProjector(OrderRules):
             )
         # The expiry is the event's: when the client gave none, the ledger filled in the
         # product's shelf life at append time (ledger.completion), so a replay agrees.
-        lot = LotState(
-            id=lot_id_for(item.seq, position),
-            gtin=ref.gtin,
-            lot=ref.lot,
-            product=product,
-            unit=unit,
-            org_id=item.actor,
-            origin_location=item.event.location,  # type: ignore[attr-defined]
-            expiry=expiry,
-            registered_seq=item.seq,
-            open_holds=0,
-            new=True,
+        lot = LotState(  # positionally: keywords cost more than the rest of the method
+            lot_id_for(item.seq, position),  # id
+            ref.gtin,
+            ref.lot,
+            product,
+            unit,
+            item.actor,  # org_id
+            item.event.location,  # type: ignore[attr-defined]  # origin_location
+            expiry,
+            item.seq,  # registered_seq
+            0,  # open_holds
+            None,  # kinds
+            True,  # new
         )
         self.lots[key] = lot
         self.stock[(lot.origin_location, lot.id)] = 0
