@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -41,6 +42,9 @@ _CHUNK = 400
 _COMPLETED = ("register", "transform", "order_placed")
 
 
+# Remembered: a pure function of two values, and a batch's events mostly share their day and
+# product; about 0.6 microseconds each otherwise, a fifth of completing a register event.
+@lru_cache(maxsize=4096)
 def shelf_life_expiry(day: str, shelf_life_days: int | None) -> str | None:
     if shelf_life_days is None:
         return None
