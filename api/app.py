@@ -65,6 +65,8 @@ ROUTERS: list[APIRouter] = [
 
 #: Set by ``lotledger serve`` once it has migrated, so that workers do not race to migrate.
 NO_MIGRATE_ENV = "LOTLEDGER_NO_MIGRATE"
+#: The served process's threshold for collecting the youngest generation (CPython: 700).
+GC_YOUNG_THRESHOLD = 10_000
 
 DESCRIPTION = f"""
 Lotledger records every movement of a lot on one append-only, hash-chained log whose
@@ -160,10 +162,18 @@ def create_served_app() -> FastAPI:
     collection they trigger would otherwise walk the whole start-up heap again.
     ``gc.freeze`` leaves those objects to reference counting alone (they live as long as
     the process anyway). Only in the served process: tests create and drop many apps.
+
+    The youngest generation is collected after ``GC_YOUNG_THRESHOLD`` net new container
+    objects instead of 700: a batch's objects (its dicts, models, rows) live until its
+    commit and are freed by reference counting then, so the ten or so young collections
+    a 500-event batch triggered at 700, and the middle-generation ones they led to, only
+    walked and promoted live objects: about 1.2 ms of its ~30 ms of CPU. Cyclic garbage
+    is still collected, a little later.
     """
     app = create_app()
     gc.collect()
     gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     return app
 
 

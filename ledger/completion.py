@@ -25,12 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, select
 
 from ledger import events as ev
+from ledger.bulk import select_in
 from ledger.errors import Problem
 from ledger.projection_orders import DEFAULT_APPROVAL_LIMIT, order_value
 from ledger.quantity import format_micro, parse_decimal
@@ -40,6 +42,9 @@ _CHUNK = 400
 _COMPLETED = ("register", "transform", "order_placed")
 
 
+# Remembered: a pure function of two values, and a batch's events mostly share their day and
+# product; about 0.6 microseconds each otherwise, a fifth of completing a register event.
+@lru_cache(maxsize=4096)
 def shelf_life_expiry(day: str, shelf_life_days: int | None) -> str | None:
     if shelf_life_days is None:
         return None
@@ -162,20 +167,23 @@ def _price(text: str | None) -> int:
     return 0 if text is None else parse_decimal(text)
 
 
+# Raw SQL for select_in: building and keying the SELECT ... IN statement with the Core
+# cost about 0.1 ms of every append that completes events, several times the query.
+_PRODUCTS_BY_GTIN = (
+    f"SELECT {Product.__tablename__}.gtin, shelf_life_days, unit_cost "  # noqa: S608 - schema names
+    f"FROM {Product.__tablename__} LEFT OUTER JOIN {ProductTerms.__tablename__} "
+    f"ON {ProductTerms.__tablename__}.gtin = {Product.__tablename__}.gtin "
+    f"WHERE {Product.__tablename__}.gtin {{keys}}"
+)
+
+
 def _products(conn: Connection, gtins: set[str]) -> tuple[dict[str, int], dict[str, int]]:
     shelf_life: dict[str, int] = {}
     unit_cost: dict[str, int] = {}
-    ordered = sorted(gtins)
-    for start in range(0, len(ordered), _CHUNK):
-        rows = conn.execute(
-            select(Product.gtin, Product.shelf_life_days, ProductTerms.unit_cost)
-            .outerjoin(ProductTerms, ProductTerms.gtin == Product.gtin)
-            .where(Product.gtin.in_(ordered[start : start + _CHUNK]))
-        )
-        for gtin, days, cost in rows:
-            if days is not None:
-                shelf_life[gtin] = int(days)
-            unit_cost[gtin] = int(cost or 0)
+    for gtin, days, cost in select_in(conn, _PRODUCTS_BY_GTIN, sorted(gtins), chunk=_CHUNK):
+        if days is not None:
+            shelf_life[gtin] = int(days)
+        unit_cost[gtin] = int(cost or 0)
     return shelf_life, unit_cost
 
 

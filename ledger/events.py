@@ -399,6 +399,9 @@ EPCIS: dict[str, tuple[str, str | None, str]] = {
 }
 
 _ONE = TypeAdapter(Event)
+# The adapter's core validator, called directly: ``TypeAdapter.validate_python`` only passes
+# its defaults on, and that Python call cost about a tenth of a register event's validation.
+_validate_one = _ONE.validator.validate_python
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -413,7 +416,7 @@ def parse_events(raw: list[Any]) -> list[BaseModel]:
     events: list[BaseModel] = []
     for index, item in enumerate(raw):
         try:
-            events.append(_ONE.validate_python(item))
+            events.append(_validate_one(item))
         except ValidationError as exc:
             for err in exc.errors(include_url=False, include_input=False):
                 message = err["msg"].removeprefix("Value error, ")
@@ -421,6 +424,15 @@ def parse_events(raw: list[Any]) -> list[BaseModel]:
     if problems:
         raise EventValidationError(problems)
     return events
+
+
+def dump_event(event: BaseModel) -> dict[str, Any]:
+    """``event.model_dump(mode="json", exclude_none=True)``: the ``event`` object of its log
+    entry. Through the model's serializer directly, without ``model_dump``'s Python frame
+    (a third of the cost on a 500-event batch)."""
+    return event.__pydantic_serializer__.to_python(  # type: ignore[no-any-return]
+        event, mode="json", exclude_none=True
+    )
 
 
 def event_lots(event: BaseModel) -> list[tuple[str, str]]:

@@ -39,12 +39,12 @@ from ledger.errors import (
     NotFound,
     Problem,
 )
-from ledger.events import parse_events
+from ledger.events import dump_event, parse_events
 from ledger.migrate import upgrade
 from ledger.projection import Applied, BatchProjector
 from ledger.schema import READ_MODEL_TABLES, Checkpoint, Entry, Head, leaf_key
 from ledger.signing import load_or_create_signer, sign_checkpoint
-from verifier.canonical import canonical_bytes, canonical_bytes_prechecked
+from verifier.canonical import canonical_bytes, canonical_entry_bytes
 from verifier.compact import CompactRange
 from verifier.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
 from verifier.note import SignerKey, VerifierKey
@@ -229,17 +229,9 @@ class Ledger:
             for item in batch:
                 event = dumped[item.index]
                 # Validated against schemas with no float fields: the type walk is not needed.
-                data = canonical_bytes_prechecked(
-                    {
-                        "seq": item.seq,
-                        "prev": prev.hex(),
-                        "recorded_at": recorded_at,
-                        "actor": item.actor,
-                        "event": event,
-                    }
-                )
+                data = canonical_entry_bytes(item.seq, prev.hex(), recorded_at, item.actor, event)
                 h = leaf_hash(data)
-                nodes = b"".join(node.hash for node in compact.append(h))
+                nodes = compact.append_hashes(h)
                 rows.append(
                     (item.seq, event["event_id"], h, data, event["type"], recorded_at, nodes)
                 )
@@ -440,7 +432,7 @@ def validate_batch(raw_events: Sequence[Any]) -> ValidatedBatch:
         times.append(_instant(e.event_time))  # type: ignore[attr-defined]
     return ValidatedBatch(
         tuple(events),
-        tuple(e.model_dump(mode="json", exclude_none=True) for e in events),
+        tuple([dump_event(e) for e in events]),
         tuple(times),
         max(times),
         tuple(server_field_problems(events)),

@@ -12,7 +12,13 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verifier.canonical import MAX_SAFE_INTEGER, canonical_bytes, canonical_bytes_reference
+from verifier.canonical import (
+    MAX_SAFE_INTEGER,
+    canonical_bytes,
+    canonical_bytes_prechecked,
+    canonical_bytes_reference,
+    canonical_entry_bytes,
+)
 from verifier.errors import CanonicalizationError, EncodingError
 
 # Characters that matter to JCS: controls (escaped), quote and backslash, DEL and
@@ -99,6 +105,75 @@ entries = st.fixed_dictionaries(
 @given(entries)
 def test_equals_rfc8785_on_log_entries(entry: dict[str, Any]) -> None:
     assert canonical_bytes(entry) == rfc8785.dumps(entry) == canonical_bytes_reference(entry)
+
+
+@settings(max_examples=700)
+@given(entries)
+def test_entry_bytes_equal_the_envelopes_rfc8785_bytes(entry: dict[str, Any]) -> None:
+    """The write path's member-by-member encoding of an envelope is its JCS encoding (under
+    canonical_bytes_prechecked's precondition: no key beyond the BMP, as in every event)."""
+    built = canonical_entry_bytes(
+        entry["seq"], entry["prev"], entry["recorded_at"], entry["actor"], entry["event"]
+    )
+    assert built == canonical_bytes_prechecked(entry)
+    if _bmp_keys(entry):
+        assert built == rfc8785.dumps(entry)
+
+
+def _bmp_keys(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(max(k, default="") <= "\uffff" and _bmp_keys(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_bmp_keys(v) for v in value)
+    return True
+
+
+@settings(max_examples=700)
+@given(
+    st.integers(min_value=-(2**60), max_value=2**60),
+    text,
+    text,
+    text,
+    st.dictionaries(keys, json_values, max_size=6),
+)
+def test_entry_bytes_equal_the_general_path_on_any_values(
+    seq: int, prev: str, recorded_at: str, actor: str, event: dict[str, Any]
+) -> None:
+    envelope = {"seq": seq, "prev": prev, "recorded_at": recorded_at, "actor": actor}
+    built = canonical_entry_bytes(seq, prev, recorded_at, actor, event)
+    assert built == canonical_bytes_prechecked({**envelope, "event": event})
+
+
+@pytest.mark.parametrize(
+    ("seq", "actor", "event"),
+    [
+        (1, "farm\ud800", {"a": "b"}),
+        (1, "farm", {"a": "\udfff"}),
+        (1, "farm", {"a": {1, 2}}),
+    ],
+    ids=["lone surrogate in actor", "lone surrogate in event", "set"],
+)
+def test_entry_bytes_refuse_what_the_general_path_refuses(
+    seq: int, actor: str, event: dict[str, Any]
+) -> None:
+    envelope = {"seq": seq, "prev": "00", "recorded_at": "t", "actor": actor, "event": event}
+    with pytest.raises(CanonicalizationError) as general:
+        canonical_bytes_prechecked(envelope)
+    with pytest.raises(CanonicalizationError) as built:
+        canonical_entry_bytes(seq, "00", "t", actor, event)
+    assert str(built.value) == str(general.value)
+
+
+def test_entry_bytes_of_other_types_take_the_general_path() -> None:
+    class Text(str):
+        pass
+
+    for args in ((True, "p", "t", "a"), (2**60, "p", "t", "a"), (1, Text("p"), "t", "a")):
+        envelope = dict(zip(("seq", "prev", "recorded_at", "actor"), args, strict=True))
+        event = {"x": 1, "y": 1.5}  # a float breaks the precondition: same bytes all the same
+        assert canonical_entry_bytes(*args, event) == canonical_bytes_prechecked(  # type: ignore[arg-type]
+            {**envelope, "event": event}
+        )
 
 
 # --- explicit cases ------------------------------------------------------------------------

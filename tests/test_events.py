@@ -108,3 +108,55 @@ def test_gtin_is_normalised_to_14_digits_and_quantity_normalised() -> None:
     assert dumped["lot"]["gtin"] == "09506000134352"
     assert dumped["quantity"] == "120.5"
     assert dumped["event_id"] == dumped["event_id"].lower()
+
+
+def test_dump_event_is_model_dump() -> None:
+    """The write path dumps events through the model's serializer directly (``dump_event``):
+    it must give exactly ``model_dump(mode="json", exclude_none=True)``, nested models,
+    lists, defaults and left-out optional fields included."""
+    lot = {"gtin": "9506000134352", "lot": "L1"}
+    when = "2026-11-20T08:00:00+01:00"
+    base = {"event_time": when, "location": "farm-1"}
+    raw = [
+        {"type": "register", "lot": lot, "quantity": "12.50", "unit": "kg", "product": "P"},
+        {
+            "type": "transform",
+            "inputs": [{"lot": lot, "quantity": "1", "unit": "kg"}],
+            "outputs": [
+                {"lot": {**lot, "lot": "L2"}, "quantity": "2", "unit": "each", "product": "Q"},
+                {
+                    "lot": {**lot, "lot": "L3"},
+                    "quantity": "3",
+                    "unit": "each",
+                    "product": "R",
+                    "expiry": "2026-12-01",
+                },
+            ],
+        },
+        {
+            "type": "receive",
+            "lot": lot,
+            "quantity": "5",
+            "unit": "kg",
+            "from_location": "dc-1",
+            "damaged": "1.0",
+            "reference": {"type": "po", "number": "PO-1"},
+        },
+        {
+            "type": "observe",
+            "readings": [{"sensor": "humidity", "value": "-2.50", "unit": "%", "time": when}],
+        },
+        {
+            "type": "order_placed",
+            "order_id": "PO-1",
+            "supplier_location": "dc-1",
+            "lines": [{"gtin": "9506000134352", "quantity": "4", "unit": "case"}],
+        },
+        {"type": "release", "lot": lot, "reason": "checked"},
+    ]
+    models = parse_events([{"event_id": str(uuid.uuid4()), **base, **e} for e in raw])
+    assert {m.type for m in models} == {e["type"] for e in raw}  # type: ignore[attr-defined]
+    for model in models:
+        dumped = events.dump_event(model)
+        assert dumped == model.model_dump(mode="json", exclude_none=True)
+        assert list(dumped) == list(model.model_dump(mode="json", exclude_none=True))

@@ -146,6 +146,39 @@ def canonical_bytes_prechecked(value: object) -> bytes:
         return canonical_bytes(value)
 
 
+def canonical_entry_bytes(
+    seq: int, prev: str, recorded_at: str, actor: str, event: object
+) -> bytes:
+    """``canonical_bytes_prechecked`` of a log entry's envelope ``{"seq": seq, "prev": prev,
+    "recorded_at": recorded_at, "actor": actor, "event": event}``, with its preconditions.
+
+    Written as its members in JCS order (``actor``, ``event``, ``prev``, ``recorded_at``,
+    ``seq``: ASCII keys, so code point and UTF-16 order agree), the event by the same C
+    encoder, instead of encoding a new five-key dict per entry: about a fifth less time
+    on the append path. Anything unusual (a value of another type than ``int`` or ``str``,
+    a lone surrogate, a non-JSON value in the event) takes the general path, which gives
+    the same bytes or the same error.
+    """
+    if (
+        type(seq) is int
+        and -MAX_SAFE_INTEGER <= seq <= MAX_SAFE_INTEGER
+        and type(prev) is str
+        and type(recorded_at) is str
+        and type(actor) is str
+    ):
+        try:
+            return (
+                f'{{"actor":{_encode_string(actor)},"event":{_fast_encode(event)},'
+                f'"prev":{_encode_string(prev)},"recorded_at":{_encode_string(recorded_at)},'
+                f'"seq":{seq!r}}}'
+            ).encode()
+        except (_NotPlainJsonError, UnicodeEncodeError):
+            pass  # the general path says exactly what is wrong
+    return canonical_bytes_prechecked(
+        {"seq": seq, "prev": prev, "recorded_at": recorded_at, "actor": actor, "event": event}
+    )
+
+
 def canonical_bytes_reference(value: object) -> bytes:
     """The ``rfc8785`` package's canonical bytes: slow, independent, the reference.
 

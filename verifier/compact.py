@@ -57,20 +57,30 @@ class CompactRange:
 
     def append(self, leaf: bytes) -> list[Node]:
         """Add one leaf hash; return the perfect subtrees it completes, level 1 upwards."""
+        index = self.size
+        joined = self.append_hashes(leaf)
+        return [
+            Node(level, index >> level, joined[(level - 1) * HASH_SIZE : level * HASH_SIZE])
+            for level in range(1, len(joined) // HASH_SIZE + 1)
+        ]
+
+    def append_hashes(self, leaf: bytes) -> bytes:
+        """``append``, returning only the completed subtrees' hashes, concatenated in the
+        same order: what a writer stores beside the leaf, without a ``Node`` for each."""
         if len(leaf) != HASH_SIZE:
             raise ValueError(f"leaf hash must be {HASH_SIZE} bytes, got {len(leaf)}")
         index = self.size
-        completed: list[Node] = []
+        hashes = self.hashes
         h = leaf
-        level = 0
+        joined = b""
         # Each trailing 1 bit of the old size is a sibling subtree that now merges.
-        while index >> level & 1:
-            h = node_hash(self.hashes.pop(), h)
-            level += 1
-            completed.append(Node(level, index >> level, h))
-        self.hashes.append(h)
+        while index & 1:
+            h = node_hash(hashes.pop(), h)
+            joined += h
+            index >>= 1
+        hashes.append(h)
         self.size += 1
-        return completed
+        return joined
 
     def extend(self, leaves: Iterable[bytes]) -> Iterator[Node]:
         """Append many leaf hashes, yielding every perfect subtree node they complete."""
