@@ -16,14 +16,16 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from itertools import count
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from ledger.bulk import insert_rows
 from ledger.db import write_transaction
 from ledger.log import ENTRY_COLUMNS, Ledger
-from ledger.schema import Head
+from ledger.schema import Checkpoint, Head
+from ledger.signing import sign_checkpoint
 from load.ledger_fixtures import database, open_ledger
 from verifier.canonical import canonical_bytes
 from verifier.compact import CompactRange
@@ -75,13 +77,28 @@ def entry_leaves(entries: int) -> Iterator[bytes]:
         yield data
 
 
-def store_leaves(ledger: Ledger, leaves: Iterable[bytes], chunk: int = CHUNK) -> CompactRange:
-    """Append leaf bytes with their tree nodes, ``chunk`` per transaction (constant memory)."""
+def event_ids(entries: int) -> list[str]:
+    """The event ids ``entry_leaves`` put in its entries, in order (inputs, like the leaves)."""
+    return [str(uuid.UUID(int=seq, version=4)) for seq in range(entries)]
+
+
+def store_leaves(
+    ledger: Ledger,
+    leaves: Iterable[bytes],
+    chunk: int = CHUNK,
+    ids: Iterable[str] | None = None,
+) -> CompactRange:
+    """Append leaf bytes with their tree nodes, ``chunk`` per transaction (constant memory),
+    each transaction committing what the write path's does for the log: the entries (their
+    event ids, from ``ids`` or made from the sequence number, as ``entry_leaves`` made
+    them), the head, and a checkpoint signed over the new root."""
     compact = CompactRange()
     prev = bytes(32)
     rows: list[tuple[Any, ...]] = []
+    id_of = iter(ids) if ids is not None else (str(uuid.UUID(int=n, version=4)) for n in count())
 
     def flush() -> None:
+        root = compact.root()
         with write_transaction(ledger.engine) as conn:
             insert_rows(conn, "log_entries", ENTRY_COLUMNS, rows)
             conn.execute(
@@ -91,14 +108,20 @@ def store_leaves(ledger: Ledger, leaves: Iterable[bytes], chunk: int = CHUNK) ->
                     tree_size=compact.size, last_leaf_hash=prev, frontier=b"".join(compact.hashes)
                 )
             )
+            conn.execute(
+                insert(Checkpoint).values(
+                    tree_size=compact.size,
+                    root_hash=root,
+                    note=sign_checkpoint(ledger.signer, compact.size, root),
+                    created_at=RECORDED_AT,
+                )
+            )
         rows.clear()
 
-    for data in leaves:
-        seq = compact.size
+    for data, event_id in zip(leaves, id_of, strict=False):
         h = leaf_hash(data)
-        nodes = b"".join(n.hash for n in compact.append(h))
         rows.append(
-            (seq, str(uuid.UUID(int=seq, version=4)), h, data, "observe", RECORDED_AT, nodes)
+            (compact.size, event_id, h, data, "observe", RECORDED_AT, compact.append_hashes(h))
         )
         prev = h
         if len(rows) == chunk:
