@@ -159,8 +159,10 @@ class WalCheckpointer:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                # Frames committed while a checkpoint ran are copied at once: SQLite starts
-                # the WAL file over (instead of growing it) only once every frame is copied.
+                # Frames committed while a checkpoint ran are copied at once, so that a
+                # write more often begins on a WAL copied whole: only such a write starts
+                # the file over (under steady writes it is mostly the backstop's commit,
+                # which then has little left to copy).
                 for _ in range(_CATCH_UP_TRIES):
                     frames, copied = self.checkpoint()
                     if copied >= frames:
