@@ -67,7 +67,7 @@ def generate(path: Path, entries: int, batch: int, signer: SignerKey) -> None:
                 }
             )
             prev = leaf_hash(leaf)
-            nodes = b"".join(node.hash for node in compact.append(prev))
+            nodes = compact.append_hashes(prev)
             out.write(encode_entry_line(seq, leaf, nodes))
             if compact.size % batch == 0 or compact.size == entries:
                 note = sign_note(Checkpoint(ORIGIN, compact.size, compact.root()).body(), signer)

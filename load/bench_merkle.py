@@ -204,7 +204,7 @@ class MemoryNodes:
         for data in leaves:
             h = leaf_hash(data)
             self.leaf_hashes.append(h)
-            self.nodes.append(b"".join(n.hash for n in compact.append(h)))
+            self.nodes.append(compact.append_hashes(h))
 
     def _resolve(self, spans: list[Any]) -> list[bytes]:
         found: dict[tuple[int, int], bytes] = {}

@@ -183,7 +183,7 @@ def rewrite_history(ledger: Ledger, start: int, change: Callable[[dict[str, Any]
         envelope["prev"] = prev.hex()
         leaf = canonical_bytes(envelope)
         h = leaf_hash(leaf)
-        nodes = b"".join(node.hash for node in compact.append(h))
+        nodes = compact.append_hashes(h)
         if seq >= start:
             sql(
                 ledger,
