@@ -15,7 +15,8 @@ Critical tracking events, by the KDE rules of 21 CFR 1.1325-1.1350:
   input lots, so it is where its traceability lot code was first assigned to a
   food not made from traced lots (shell eggs packed at the farm, for example).
 * ``transform`` (which names its inputs): Transformation, one row per traced
-  output lot, with the input lots' codes.
+  output lot, with the input lots' codes, product descriptions and the quantity used
+  of each (1.1350(a)(1)), as lists in the same order.
 * ``ship``: Shipping; ``receive``: Receiving.
 
 Times: every timestamp of every export is UTC to the second, ``2026-11-24T07:30:00Z``
@@ -61,6 +62,8 @@ COLUMNS: tuple[str, ...] = (
     "Ship-To Location",
     "Traceability Lot Code Source",
     "Input Traceability Lot Codes",
+    "Input Product Descriptions",
+    "Input Quantities",
     "Reference Document Type",
     "Reference Document Number",
     "GTIN",
@@ -144,9 +147,11 @@ def _rows(conn: Connection, result: TraceResult) -> list[dict[str, str]]:
     origins = _origins(conn, lot_ids)
     names = location_descriptions(conn, {loc for _, _, loc in nodes} | set(origins.values()))
     documents = _documents(entries)
+    products = _input_products(conn, entries)
     rows: list[tuple[tuple[str, int, int], dict[str, str]]] = []
     for seq, e in entries.items():
-        for pos, row in enumerate(_event_rows(e, nodes, lots, origins, names, documents[seq])):
+        made = _event_rows(e, nodes, lots, origins, names, documents[seq], products)
+        for pos, row in enumerate(made):
             row["Ledger Entry"] = str(seq)
             rows.append(((row["Event Time (UTC)"], seq, pos), row))
     rows.sort(key=lambda r: r[0])
@@ -163,6 +168,7 @@ def _event_rows(
     origins: dict[tuple[str, str], str],
     names: dict[str, str],
     document: tuple[str, str],
+    products: dict[tuple[str, str], str],
 ) -> Iterable[dict[str, str]]:
     etype, loc = e["type"], e["location"]
     when = e["event_time"]
@@ -182,6 +188,8 @@ def _event_rows(
             "Ship-To Location": "",
             "Traceability Lot Code Source": names.get(origins.get((gtin, lot), ""), ""),
             "Input Traceability Lot Codes": "",
+            "Input Product Descriptions": "",
+            "Input Quantities": "",
             "Reference Document Type": document[0],
             "Reference Document Number": document[1],
             "GTIN": gtin,
@@ -189,12 +197,17 @@ def _event_rows(
         }
 
     if etype == "transform":
-        inputs = "; ".join(tlc(i["lot"]["gtin"], i["lot"]["lot"]) for i in e["inputs"])
+        ins = e["inputs"]
+        inputs = "; ".join(tlc(i["lot"]["gtin"], i["lot"]["lot"]) for i in ins)
+        described = "; ".join(products.get((i["lot"]["gtin"], i["lot"]["lot"]), "") for i in ins)
+        used = "; ".join(f"{i['quantity']} {i['unit']}" for i in ins)
         for out in e["outputs"]:
             g, code = out["lot"]["gtin"], out["lot"]["lot"]
             if (g, code, loc) in nodes:
                 r = row(g, code, out["quantity"], out["unit"], _CTE["transform"])
                 r["Input Traceability Lot Codes"] = inputs
+                r["Input Product Descriptions"] = described
+                r["Input Quantities"] = used
                 yield r
         return
     g, code = e["lot"]["gtin"], e["lot"]["lot"]
@@ -283,6 +296,27 @@ def organisation_names(conn: Connection, ids: set[str]) -> dict[str, str]:
             select(Organisation.id, Organisation.name).where(Organisation.id.in_(chunk))
         )
     }
+
+
+def _input_products(
+    conn: Connection, entries: dict[int, dict[str, Any]]
+) -> dict[tuple[str, str], str]:
+    """The product description of every input lot of the transformations in ``entries``
+    (an input need not be part of the trace: a forward trace does not reach it)."""
+    wanted = {
+        (i["lot"]["gtin"], i["lot"]["lot"])
+        for e in entries.values()
+        if e["type"] == "transform"
+        for i in e["inputs"]
+    }
+    out: dict[tuple[str, str], str] = {}
+    for chunk in _chunks(sorted({code for _, code in wanted})):
+        for g, code, product in conn.execute(
+            select(Lot.gtin, Lot.lot, Lot.product).where(Lot.lot.in_(chunk))
+        ):
+            if (g, code) in wanted:
+                out[(g, code)] = product
+    return out
 
 
 def _origins(conn: Connection, lot_ids: Sequence[int]) -> dict[tuple[str, str], str]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
 
 from ledger.fsma import COLUMNS, KINDS, to_xlsx
 from ledger.xlsx import DATE_FORMAT, DATETIME_FORMAT
@@ -53,6 +54,8 @@ def _rows(n: int) -> list[dict[str, str]]:
                 "Ship-To Location": store,
                 "Traceability Lot Code Source": "FreshCut Salads: FreshCut processing plant",
                 "Input Traceability Lot Codes": "",
+                "Input Product Descriptions": "",
+                "Input Quantities": "",
                 "Reference Document Type": "Bill of Lading",
                 "Reference Document Number": f"BOL-{i // 10}",
                 "GTIN": "00012345678905",
@@ -84,7 +87,7 @@ def _openpyxl(rows: list[dict[str, str]]) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("FSMA 204")
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:Q{len(rows) + 1}"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(rows) + 1}"
     sheet.append(list(COLUMNS))
     formats = {"date": DATE_FORMAT, "datetime": DATETIME_FORMAT}
     kinds = [KINDS.get(c, "text") for c in COLUMNS]

@@ -90,7 +90,7 @@ def test_xlsx_has_typed_dates_and_numbers(chain: Ledger) -> None:
     assert first[col["GTIN"]].value == LETTUCE == "09506000134352"
     assert first[col["Lot"]].value == "L1"
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:Q{len(rows) + 1}"
+    assert ws.auto_filter.ref == f"A1:S{len(rows) + 1}"
     every = [ws.cell(r, col["Quantity"] + 1).value for r in range(2, len(rows) + 2)]
     assert all(isinstance(v, int | float) for v in every)
     assert sorted(every)[:5] == [10, 10, 10, 10, 12]
@@ -286,7 +286,8 @@ def test_critical_tracking_events_follow_the_kde_rules(world: Ledger, ev: Events
     }
     ws = load_workbook(io.BytesIO(to_xlsx(rows))).active
     assert isinstance(ws, Worksheet)
-    quantities = {ws.cell(r, 16).value: ws.cell(r, 3).value for r in range(2, 6)}
+    lot, qty = COLUMNS.index("Lot") + 1, COLUMNS.index("Quantity") + 1
+    quantities = {ws.cell(r, lot).value: ws.cell(r, qty).value for r in range(2, 6)}
     assert quantities == {"H1": 10, "P1": 2.125, "M1": 10, "F1": 10}
 
 
@@ -294,7 +295,15 @@ def test_only_transformations_with_inputs_are_transformations(chain: Ledger) -> 
     rows = fsma_rows(chain.engine, trace(chain.engine, [TraceStart(LETTUCE, "L1")]))
     made = [r for r in rows if r["Critical Tracking Event (CTE)"] == "Transformation"]
     assert [r["Lot"] for r in made] == ["S1", "S2"]
-    assert all(r["Input Traceability Lot Codes"] for r in made)
+    inputs = [
+        (r["Input Traceability Lot Codes"], r["Input Product Descriptions"], r["Input Quantities"])
+        for r in made
+    ]
+    assert inputs == [
+        (f"(01){LETTUCE}(10)L1; (01){TOMATO}(10)T1", "Romaine lettuce; Romaine lettuce",
+         "30 kg; 20 kg"),
+        (f"(01){LETTUCE}(10)L1", "Romaine lettuce", "20 kg"),
+    ]  # fmt: skip
     assert {r["Lot"]: r["Critical Tracking Event (CTE)"] for r in rows if r["Lot"] == "L1"} == {
         "L1": "Receiving"  # the last of L1's: harvesting, shipping and receiving
     }
