@@ -4,9 +4,31 @@ One spreadsheet row per critical tracking event (21 CFR 1.1455(c)(3)(ii)) of the
 traced lots, with its key data elements. The events are the log's own, found
 through ``lot_events`` for the affected lots, and kept when every node they
 touch is part of the trace: a shipment whose two ends were both reached, a
-receipt likewise, a transformation for each traced output lot, a harvest or
-packing where the lot was registered. Sales and disposals are not critical
-tracking events; the trace's quantities report them.
+receipt likewise, a transformation for each traced output lot, the event where a
+lot was registered. Sales and disposals are not critical tracking events; the
+trace's quantities (and a recall's dispositions) report them.
+
+Critical tracking events, by the KDE rules of 21 CFR 1.1325-1.1350:
+
+* ``register`` of kind ``harvest``: Harvesting; ``land``: First Land-Based
+  Receiving; ``pack`` and ``produce``: Initial Packing. A registered lot has no
+  input lots, so it is where its traceability lot code was first assigned to a
+  food not made from traced lots (shell eggs packed at the farm, for example).
+* ``transform`` (which names its inputs): Transformation, one row per traced
+  output lot, with the input lots' codes, product descriptions and the quantity used
+  of each (1.1350(a)(1)), as lists in the same order.
+* ``ship``: Shipping; ``receive``: Receiving.
+
+Times: every timestamp of every export is UTC to the second, ``2026-11-24T07:30:00Z``
+(``export_time``), whatever offset the event was written with. ``Event Date`` is
+the calendar date where the event happened (the date in the event's own offset),
+which is the date FSMA asks for.
+
+Reference documents: the event's ``reference`` (purchase order, bill of lading,
+invoice, advance shipping notice) under its FSMA name; a shipment without one
+cites its ``shipment_id`` as the advance shipping notice; a receipt without one
+cites the document of the shipment it received. An event with no document at all
+leaves both columns empty (the ``Ledger Entry`` column always names the record).
 """
 
 from __future__ import annotations
@@ -14,16 +36,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-import zipfile
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
-from xml.sax.saxutils import escape
 
 from sqlalchemy import Connection, Engine, select
 
+from ledger import xlsx
 from ledger.db import read_transaction
-from ledger.schema import Entry, Location, Lot, LotEvent
+from ledger.quantity import parse_decimal
+from ledger.schema import Entry, Location, Lot, LotEvent, Organisation
 from ledger.trace import Direction, ProductRange, TraceResult, TraceStart, trace
 
 COLUMNS: tuple[str, ...] = (
@@ -33,29 +56,39 @@ COLUMNS: tuple[str, ...] = (
     "Unit of Measure",
     "Critical Tracking Event (CTE)",
     "Event Date",
-    "Event Time",
+    "Event Time (UTC)",
     "Location Description",
     "Ship-From Location",
     "Ship-To Location",
     "Traceability Lot Code Source",
     "Input Traceability Lot Codes",
+    "Input Product Descriptions",
+    "Input Quantities",
     "Reference Document Type",
     "Reference Document Number",
     "GTIN",
     "Lot",
     "Ledger Entry",
 )
+#: How the XLSX types each column (the CSV and JSON carry the same values as strings).
+KINDS: dict[str, xlsx.Kind] = {
+    "Quantity": "number",
+    "Event Date": "date",
+    "Event Time (UTC)": "datetime",
+    "Ledger Entry": "number",
+}
 
 _CTE = {
     "harvest": "Harvesting",
     "pack": "Initial Packing",
-    "produce": "Transformation",
+    "produce": "Initial Packing",
     "land": "First Land-Based Receiving",
     "ship": "Shipping",
     "receive": "Receiving",
     "transform": "Transformation",
 }
-_DOC = {
+#: Reference document types under the names 21 CFR 1.1310 uses.
+DOCUMENT_TYPES = {
     "po": "Purchase Order",
     "bol": "Bill of Lading",
     "inv": "Invoice",
@@ -64,12 +97,27 @@ _DOC = {
     "other": "Other",
 }
 EXPORT_FORMAT = "lotledger.trace-export"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
+MISSING_ADDRESS = "address not on file"
 
 
 def tlc(gtin: str, lot: str) -> str:
     """The traceability lot code as a GS1 element string: (01) GTIN, (10) lot."""
     return f"(01){gtin}(10){lot}"
+
+
+@lru_cache(maxsize=65536)
+def export_time(value: str) -> str:
+    """An RFC 3339 time (any offset, any fraction) in the exports' one form: UTC, to the
+    second, ``Z`` (``2026-11-24T07:30:00Z``)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def export_time_or_none(value: str | None) -> str | None:
+    return None if value is None else export_time(value)
 
 
 def fsma_rows(db: Engine | Connection, result: TraceResult) -> list[dict[str, str]]:
@@ -97,12 +145,15 @@ def _rows(conn: Connection, result: TraceResult) -> list[dict[str, str]]:
                 entries[seq] = loads(data)["event"]
     lots = {(n.gtin, n.lot): n for n in result.nodes}
     origins = _origins(conn, lot_ids)
-    names = _location_names(conn, {loc for _, _, loc in nodes} | set(origins.values()))
+    names = location_descriptions(conn, {loc for _, _, loc in nodes} | set(origins.values()))
+    documents = _documents(entries)
+    products = _input_products(conn, entries)
     rows: list[tuple[tuple[str, int, int], dict[str, str]]] = []
     for seq, e in entries.items():
-        for pos, row in enumerate(_event_rows(e, nodes, lots, origins, names)):
+        made = _event_rows(e, nodes, lots, origins, names, documents[seq], products)
+        for pos, row in enumerate(made):
             row["Ledger Entry"] = str(seq)
-            rows.append(((e["event_time"], seq, pos), row))
+            rows.append(((row["Event Time (UTC)"], seq, pos), row))
     rows.sort(key=lambda r: r[0])
     return [r for _, r in rows]
 
@@ -116,38 +167,47 @@ def _event_rows(
     lots: dict[tuple[str, str], Any],
     origins: dict[tuple[str, str], str],
     names: dict[str, str],
+    document: tuple[str, str],
+    products: dict[tuple[str, str], str],
 ) -> Iterable[dict[str, str]]:
     etype, loc = e["type"], e["location"]
+    when = e["event_time"]
 
     def row(gtin: str, lot: str, qty: str, unit: str, cte: str) -> dict[str, str]:
         node = lots[(gtin, lot)]
-        doc_type, doc_number = _reference(e)
         return {
             "Traceability Lot Code (TLC)": tlc(gtin, lot),
             "Product Description": node.product,
             "Quantity": qty,
             "Unit of Measure": unit,
             "Critical Tracking Event (CTE)": cte,
-            "Event Date": e["event_time"][:10],
-            "Event Time": e["event_time"],
+            "Event Date": when[:10],
+            "Event Time (UTC)": export_time(when),
             "Location Description": names.get(loc, loc),
             "Ship-From Location": "",
             "Ship-To Location": "",
             "Traceability Lot Code Source": names.get(origins.get((gtin, lot), ""), ""),
             "Input Traceability Lot Codes": "",
-            "Reference Document Type": doc_type,
-            "Reference Document Number": doc_number,
+            "Input Product Descriptions": "",
+            "Input Quantities": "",
+            "Reference Document Type": document[0],
+            "Reference Document Number": document[1],
             "GTIN": gtin,
             "Lot": lot,
         }
 
     if etype == "transform":
-        inputs = "; ".join(tlc(i["lot"]["gtin"], i["lot"]["lot"]) for i in e["inputs"])
+        ins = e["inputs"]
+        inputs = "; ".join(tlc(i["lot"]["gtin"], i["lot"]["lot"]) for i in ins)
+        described = "; ".join(products.get((i["lot"]["gtin"], i["lot"]["lot"]), "") for i in ins)
+        used = "; ".join(f"{i['quantity']} {i['unit']}" for i in ins)
         for out in e["outputs"]:
             g, code = out["lot"]["gtin"], out["lot"]["lot"]
             if (g, code, loc) in nodes:
                 r = row(g, code, out["quantity"], out["unit"], _CTE["transform"])
                 r["Input Traceability Lot Codes"] = inputs
+                r["Input Product Descriptions"] = described
+                r["Input Quantities"] = used
                 yield r
         return
     g, code = e["lot"]["gtin"], e["lot"]["lot"]
@@ -167,26 +227,96 @@ def _event_rows(
         yield r
 
 
-def _reference(e: dict[str, Any]) -> tuple[str, str]:
+def _own_document(e: dict[str, Any]) -> tuple[str, str] | None:
     ref = e.get("reference")
     if ref:
-        return _DOC[ref["type"]], ref["number"]
+        return DOCUMENT_TYPES[ref["type"]], ref["number"]
     if e.get("shipment_id"):
-        return _DOC["desadv"], e["shipment_id"]
-    return "Database Record", e["event_id"]
+        return DOCUMENT_TYPES["desadv"], e["shipment_id"]
+    return None
 
 
-def _location_names(conn: Connection, ids: set[str]) -> dict[str, str]:
+def _documents(entries: dict[int, dict[str, Any]]) -> dict[int, tuple[str, str]]:
+    """Each entry's reference document. A receipt that names none cites the one of the
+    shipment it received: receipts take from the open shipments of the lot on the same
+    route oldest first (those with the receipt's ``shipment_id`` if it gives one), as
+    the ledger's read models do."""
+    out: dict[int, tuple[str, str]] = {}
+    # (gtin, lot, from, to) -> shipments on that route: [left to receive, shipment_id, doc]
+    routes: dict[tuple[str, str, str, str], list[list[Any]]] = {}
+    for seq in sorted(entries):
+        e = entries[seq]
+        own = _own_document(e)
+        if e["type"] == "ship":
+            key = (e["lot"]["gtin"], e["lot"]["lot"], e["location"], e["to_location"])
+            routes.setdefault(key, []).append(
+                [parse_decimal(e["quantity"]), e.get("shipment_id"), own]
+            )
+        elif e["type"] == "receive":
+            key = (e["lot"]["gtin"], e["lot"]["lot"], e["from_location"], e["location"])
+            wanted = e.get("shipment_id")
+            open_ = [
+                s for s in routes.get(key, []) if s[0] > 0 and (wanted is None or s[1] == wanted)
+            ]
+            remaining = parse_decimal(e["quantity"])
+            for s in open_:
+                take = remaining if s is open_[-1] else min(remaining, s[0])
+                s[0] -= take
+                remaining -= take
+                if remaining <= 0:
+                    break
+            if own is None and open_:
+                own = open_[0][2]
+        out[seq] = own or ("", "")
+    return out
+
+
+def location_descriptions(conn: Connection, ids: set[str]) -> dict[str, str]:
+    """FSMA location descriptions from master data (21 CFR 1.1310: business name,
+    physical address; the GLN when there is one; the ledger's location id), e.g.
+    ``Corner Grocer Supermarkets: Corner Grocer, High Street, 12 High Street, Leeds,
+    GLN 9506000134376, (cg-store-1)``. A location whose address is not on file says so."""
     names: dict[str, str] = {}
     for chunk in _chunks(sorted(ids)):
-        for loc, name, gln, address in conn.execute(
-            select(Location.id, Location.name, Location.gln, Location.address).where(
-                Location.id.in_(chunk)
-            )
+        for loc, name, gln, address, business in conn.execute(
+            select(Location.id, Location.name, Location.gln, Location.address, Organisation.name)
+            .join(Organisation, Organisation.id == Location.org_id)
+            .where(Location.id.in_(chunk))
         ):
-            parts = [name, address, f"GLN {gln}" if gln else None, f"({loc})"]
-            names[loc] = ", ".join(p for p in parts if p)
+            parts = [name, address or MISSING_ADDRESS, f"GLN {gln}" if gln else None, f"({loc})"]
+            names[loc] = f"{business}: " + ", ".join(p for p in parts if p)
     return names
+
+
+def organisation_names(conn: Connection, ids: set[str]) -> dict[str, str]:
+    return {
+        str(org): str(name)
+        for chunk in _chunks(sorted(ids))
+        for org, name in conn.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(chunk))
+        )
+    }
+
+
+def _input_products(
+    conn: Connection, entries: dict[int, dict[str, Any]]
+) -> dict[tuple[str, str], str]:
+    """The product description of every input lot of the transformations in ``entries``
+    (an input need not be part of the trace: a forward trace does not reach it)."""
+    wanted = {
+        (i["lot"]["gtin"], i["lot"]["lot"])
+        for e in entries.values()
+        if e["type"] == "transform"
+        for i in e["inputs"]
+    }
+    out: dict[tuple[str, str], str] = {}
+    for chunk in _chunks(sorted({code for _, code in wanted})):
+        for g, code, product in conn.execute(
+            select(Lot.gtin, Lot.lot, Lot.product).where(Lot.lot.in_(chunk))
+        ):
+            if (g, code) in wanted:
+                out[(g, code)] = product
+    return out
 
 
 def _origins(conn: Connection, lot_ids: Sequence[int]) -> dict[tuple[str, str], str]:
@@ -215,95 +345,28 @@ def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
 # -- writers ---------------------------------------------------------------------------
 
 
-def to_csv(rows: Sequence[dict[str, str]]) -> str:
-    """The sortable spreadsheet as CSV (RFC 4180, CRLF line ends, a header row)."""
+def to_csv(rows: Sequence[dict[str, str]], columns: Sequence[str] = COLUMNS) -> str:
+    """A sheet as CSV (RFC 4180, CRLF line ends, a header row)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
 
 
+def events_sheet(rows: Sequence[dict[str, str]], title: str = "FSMA 204") -> xlsx.Sheet:
+    return xlsx.Sheet(
+        title[:31],
+        COLUMNS,
+        [[row[c] for c in COLUMNS] for row in rows],
+        [KINDS.get(c, "text") for c in COLUMNS],
+    )
+
+
 def to_xlsx(rows: Sequence[dict[str, str]], *, title: str = "FSMA 204") -> bytes:
-    """The sortable spreadsheet as an XLSX workbook (ECMA-376): one sheet, a header row,
-    a frozen header and filters. Written directly as SpreadsheetML with inline strings:
-    a general-purpose writer takes seconds for the tens of thousands of rows of a recall."""
-    last = _column_letter(len(COLUMNS))
-    # Cells repeat (names, products, dates, event kinds): each distinct value is escaped once.
-    cells: dict[str, str] = {}
-
-    def cell(value: str) -> str:
-        xml = cells.get(value)
-        if xml is None:
-            xml = cells[value] = (
-                f'<c t="inlineStr"><is><t xml:space="preserve">{_xml(value)}</t></is></c>'
-            )
-        return xml
-
-    body = [
-        f'<row r="{r}">{"".join([cell(v) for v in values])}</row>'
-        for r, values in enumerate([list(COLUMNS), *([row[c] for c in COLUMNS] for row in rows)], 1)
-    ]
-    sheet = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<worksheet xmlns="{_MAIN_NS}"><sheetViews><sheetView workbookViewId="0">'
-        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-        "</sheetView></sheetViews>"
-        f"<sheetData>{''.join(body)}</sheetData>"
-        f'<autoFilter ref="A1:{last}{len(rows) + 1}"/></worksheet>'
-    )
-    workbook = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheets>'
-        f'<sheet name="{_xml(title[:31])}" sheetId="1" r:id="rId1"/></sheets></workbook>'
-    )
-    parts = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
-        ),
-        "_rels/.rels": _rels("officeDocument", "xl/workbook.xml"),
-        "xl/workbook.xml": workbook,
-        "xl/_rels/workbook.xml.rels": _rels("worksheet", "worksheets/sheet1.xml"),
-        "xl/worksheets/sheet1.xml": sheet,
-    }
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, xml in parts.items():
-            z.writestr(name, xml)
-    return out.getvalue()
-
-
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _rels(kind: str, target: str) -> str:
-    return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        f'<Relationship Id="rId1" Type="{_REL_NS}/{kind}" Target="{target}"/></Relationships>'
-    )
-
-
-def _xml(value: str) -> str:
-    return escape(_CONTROL.sub("", value), {'"': "&quot;"})
-
-
-def _column_letter(n: int) -> str:
-    letters = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    """The sortable spreadsheet as an XLSX workbook: one sheet, a frozen header with
+    filters; quantities and ledger entries as numbers, dates and times as dates."""
+    return xlsx.write_workbook([events_sheet(rows, title)])
 
 
 def to_json(result: TraceResult, rows: Sequence[dict[str, str]], **extra: Any) -> dict[str, Any]:
@@ -321,9 +384,9 @@ ExportFormat = Literal["csv", "xlsx", "json"]
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "xlsx", "json")
 
 
-def render(db: Engine | Connection, result: TraceResult, fmt: ExportFormat, **extra: Any) -> bytes:
-    """``result`` exported as the FSMA 204 spreadsheet (``csv``, ``xlsx``) or as JSON
-    (the trace and the rows, with ``extra`` keys such as a recall id)."""
+def render(db: Engine | Connection, result: TraceResult, fmt: ExportFormat) -> bytes:
+    """``result`` exported as the FSMA 204 spreadsheet (``csv``, ``xlsx``) or as JSON (the
+    trace and the rows). A recall's export is ``ledger.fsma_recall.render_recall``."""
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be csv, xlsx or json, not {fmt!r}")
     rows = fsma_rows(db, result)
@@ -331,7 +394,7 @@ def render(db: Engine | Connection, result: TraceResult, fmt: ExportFormat, **ex
         return to_csv(rows).encode()
     if fmt == "xlsx":
         return to_xlsx(rows)
-    return json.dumps(to_json(result, rows, **extra), ensure_ascii=False).encode()
+    return json.dumps(to_json(result, rows), ensure_ascii=False).encode()
 
 
 def export_trace(

@@ -48,7 +48,8 @@ from sqlalchemy import (
 
 from ledger.db import read_transaction, write_transaction
 from ledger.errors import NotFound, RuleViolation
-from ledger.fsma import ExportFormat, render
+from ledger.fsma import ExportFormat
+from ledger.fsma_recall import RecallSheet, render_recall
 from ledger.log import MAX_BATCH, Ledger, rfc3339_utc
 from ledger.quantity import format_micro
 from ledger.schema import Head, Location, Lot, Shipment, Stock
@@ -554,13 +555,20 @@ def recall_trace(ledger: Ledger, recall_id: str, *, viewer: str | None = None) -
 
 
 def export_recall(
-    ledger: Ledger, recall_id: str, fmt: ExportFormat, *, viewer: str | None = None
+    ledger: Ledger,
+    recall_id: str,
+    fmt: ExportFormat,
+    *,
+    viewer: str | None = None,
+    sheet: RecallSheet = "events",
 ) -> bytes:
-    """The recall's FSMA 204 spreadsheet (csv, xlsx) or JSON export (trace, rows, recall)."""
+    """The recall's export (``ledger.fsma_recall``): XLSX with the FSMA 204 spreadsheet,
+    the recall's summary and its dispositions; JSON with all of them; or one ``sheet``
+    of them as CSV."""
     recall = get_recall(ledger, recall_id, viewer=viewer)
     with read_transaction(ledger.engine) as conn:
         result = trace(conn, recall.starts, recall.direction, recall.max_depth)
-        return render(conn, result, fmt, recall=recall.as_dict())
+        return render_recall(conn, recall, result, fmt, sheet)
 
 
 # -- confirming and closing ------------------------------------------------------------

@@ -25,6 +25,7 @@ BENCHMARKS = [
     "inventory",
     "labels",
     "merkle",
+    "xlsx",
 ]
 
 

@@ -15,6 +15,7 @@ from ledger.demo_data import LETTUCE, SALAD, STORES
 from ledger.fsma import COLUMNS
 from ledger.log import Ledger
 from tests.test_api_trace import XLSX, Demo, open_demo
+from tests.test_fsma import sheet_text
 
 P = "https://lotledger.dev/problems/"
 
@@ -197,11 +198,9 @@ def test_recall_exports(demo: Demo) -> None:
     x = demo.api.get(f"{url}.xlsx", key=demo.farm_manager)
     assert (x.status_code, x.headers["content-type"]) == (200, XLSX)
     assert x.headers["content-disposition"] == f'attachment; filename="recall-{made["id"]}.xlsx"'
-    sheet = load_workbook(io.BytesIO(x.content)).active
-    assert sheet is not None
-    values = [[c or "" for c in row] for row in sheet.iter_rows(values_only=True)]
-    assert tuple(values[0]) == COLUMNS
-    assert [dict(zip(COLUMNS, v, strict=True)) for v in values[1:]] == rows
+    book = load_workbook(io.BytesIO(x.content))
+    assert book.sheetnames == ["FSMA 204", "Recall summary", "Dispositions"]
+    assert sheet_text(book["FSMA 204"], COLUMNS) == rows  # typed cells, same values
 
     doc = demo.api.get(f"{url}.json", key=demo.manager).json()  # involved: its stores
     assert (doc["format"], doc["recall"]["id"], doc["events"]) == (

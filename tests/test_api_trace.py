@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from api.app import create_app
 from api.cli import main
@@ -22,6 +23,7 @@ from ledger.fsma import COLUMNS
 from ledger.log import Ledger
 from tests.api_fixtures import ApiClient
 from tests.conftest import fresh_database, make_settings
+from tests.test_fsma import sheet_text
 
 TODAY = datetime(2026, 6, 2, 12, tzinfo=UTC)  # in the past: no event is in the future
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -246,7 +248,9 @@ def test_exports(demo: Demo) -> None:
     assert transform["Traceability Lot Code (TLC)"] == f"(01){SALAD}(10){salad}"
     assert transform["Product Description"] == "Garden salad bowl 250 g"
     assert transform["Unit of Measure"] == "each"
-    assert rows[0]["Location Description"].startswith("Green Valley, field 3, GLN 9506000134376")
+    assert rows[0]["Location Description"].startswith(
+        "Green Valley Farm: Green Valley, field 3, address not on file, GLN 9506000134376"
+    )
     ship = rows[1]
     assert (ship["Reference Document Type"], ship["Reference Document Number"]) == (
         "Bill of Lading",
@@ -259,15 +263,13 @@ def test_exports(demo: Demo) -> None:
     assert x.headers["content-type"] == XLSX
     assert x.headers["content-disposition"].endswith(f'-{stamp}.xlsx"')
     sheet = load_workbook(io.BytesIO(x.content)).active
-    assert sheet is not None
-    values = [[c or "" for c in row] for row in sheet.iter_rows(values_only=True)]
-    assert tuple(values[0]) == COLUMNS
-    assert [dict(zip(COLUMNS, v, strict=True)) for v in values[1:]] == rows
+    assert isinstance(sheet, Worksheet)
+    assert sheet_text(sheet, COLUMNS) == rows  # typed cells (tests/test_fsma.py), same values
 
     j = demo.api.get(f"/v1/trace/export.json?{query}&direction=forward", key=demo.manager)
     assert j.headers["content-type"] == "application/json"
     doc = j.json()
-    assert (doc["format"], doc["version"]) == ("lotledger.trace-export", 1)
+    assert (doc["format"], doc["version"]) == ("lotledger.trace-export", 2)
     assert doc["events"] == rows
     assert doc["trace"] == demo.api.get(f"/v1/trace?{query}", key=demo.manager).json()
 

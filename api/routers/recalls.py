@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from api.deps import LedgerDep, ManagerKey, ManagerOrRegulatorKey, ReaderKey, WriterKey, viewer_of
+from api.errors import invalid
 from api.routers import AUTH, problems
 from api.routers.trace import MEDIA_TYPES, attachment
 from ledger import recall
@@ -226,10 +227,12 @@ def close_recall(recall_id: RecallId, ledger: LedgerDep, key: ManagerKey) -> Rec
     response_class=Response,
     responses={
         200: {
-            "description": "The FSMA 204 sortable spreadsheet, or JSON (recall, trace, rows)",
+            "description": "XLSX: the FSMA 204 sortable spreadsheet, the recall's summary and "
+            "its dispositions (three sheets); CSV: one of them (`sheet`); JSON: all of them "
+            "with the trace",
             "content": {t: {} for t in MEDIA_TYPES.values()},
         },
-        **problems(*AUTH, 404),
+        **problems(*AUTH, 404, 422),
     },
 )
 def export_recall(
@@ -237,9 +240,24 @@ def export_recall(
     fmt: Literal["csv", "xlsx", "json"],
     ledger: LedgerDep,
     key: ManagerOrRegulatorKey,
+    sheet: Annotated[
+        Literal["events", "summary", "dispositions"] | None,
+        Query(
+            description="CSV only: the FSMA 204 rows (`events`, the default), the recall's "
+            "`summary`, or its `dispositions` per location and lot"
+        ),
+    ] = None,
 ) -> Response:
-    """The recall's trace as the FDA FSMA 204 electronic sortable spreadsheet
-    (`export.csv`, `export.xlsx`) or JSON (`export.json`). Roles: manager, regulator."""
-    data = recall.export_recall(ledger, recall_id, fmt, viewer=viewer_of(key))
+    """The recall as the FDA FSMA 204 electronic sortable spreadsheet with the recall's
+    summary (reason, class, dates, progress) and dispositions (per location and lot: at
+    risk, recovered, on hand, sold or used, disposed, confirmation): `export.xlsx` holds
+    the three sheets, `export.csv?sheet=` one of them, `export.json` all of them and the
+    trace. Roles: manager, regulator."""
+    if sheet is not None and fmt != "csv":
+        raise invalid("sheet", f"sheet chooses a CSV file; export.{fmt} holds every sheet")
+    data = recall.export_recall(
+        ledger, recall_id, fmt, viewer=viewer_of(key), sheet=sheet or "events"
+    )
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in recall_id)
-    return attachment(data, fmt, f"recall-{safe}.{fmt}")
+    tail = f"-{sheet}" if sheet and sheet != "events" else ""
+    return attachment(data, fmt, f"recall-{safe}{tail}.{fmt}")
