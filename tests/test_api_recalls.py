@@ -69,8 +69,11 @@ def test_recall_of_a_lettuce_lot(demo: Demo) -> None:
     assert made["progress"] == {
         "at_risk": str(200 + sum(on_shelves.values())),
         "recovered": "0",
+        "in_transit": "0",
         "locations": 5,
+        "confirmed": 0,
         "outstanding": ["cg-store-1", "cg-store-2", "cg-store-3", "fc-plant", "gv-field-3"],
+        "complete": False,
     }
 
     # The lots show as recalled to everyone who can see them, with the recall's id.
