@@ -25,6 +25,8 @@ call that failed half-way appends nothing twice.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from collections.abc import Sequence
@@ -683,6 +685,53 @@ def export_recall(
         return render(conn, result, fmt, recall=recall.as_dict())
 
 
+PROGRESS_COLUMNS = (
+    "location",
+    "location_name",
+    "org_id",
+    "gtin",
+    "lot",
+    "product",
+    "unit",
+    "at_risk",
+    "recovered",
+    "produced",
+    "received",
+    "shipped",
+    "in_transit",
+    "on_hand",
+    "sold_or_used",
+    "disposed",
+    "confirmed_at",
+    "confirmed_by",
+    "complete",
+)
+
+
+def progress_csv(recall: Recall) -> bytes:
+    """The recall's progress as CSV: one row per (location, lot), the location's
+    confirmation and completeness repeated on each of its rows (UTF-8 with a byte order
+    mark, so that spreadsheet programs read the product names right)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(PROGRESS_COLUMNS)
+    for loc in recall.locations:
+        where = loc.as_dict()
+        for item in where["items"]:
+            writer.writerow(
+                [
+                    loc.location,
+                    loc.location_name,
+                    loc.org_id,
+                    *(item[k] for k in PROGRESS_COLUMNS[3:16]),
+                    loc.confirmed_at or "",
+                    loc.confirmed_by or "",
+                    "yes" if loc.complete else "no",
+                ]
+            )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
 # -- confirming and closing ------------------------------------------------------------
 
 
@@ -831,5 +880,6 @@ __all__ = [
     "export_recall",
     "get_recall",
     "list_recalls",
+    "progress_csv",
     "recall_trace",
 ]

@@ -245,6 +245,27 @@ def close_recall(recall_id: RecallId, ledger: LedgerDep, key: ManagerKey) -> Rec
 
 
 @router.get(
+    "/{recall_id}/progress.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "One row per (location, lot): at risk, recovered, produced, "
+            "received, shipped, in transit, on hand, sold or used, disposed, and the "
+            "location's confirmation",
+            "content": {MEDIA_TYPES["csv"]: {}},
+        },
+        **problems(*AUTH, 404),
+    },
+)
+def recall_progress_csv(recall_id: RecallId, ledger: LedgerDep, key: ReaderKey) -> Response:
+    """The recall's progress table as CSV, for a spreadsheet. Roles: as `GET
+    /v1/recalls/{id}`."""
+    found = recall.get_recall(ledger, recall_id, viewer=viewer_of(key))
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in recall_id)
+    return attachment(recall.progress_csv(found), "csv", f"recall-{safe}-progress.csv")
+
+
+@router.get(
     "/{recall_id}/export.{fmt}",
     response_class=Response,
     responses={
