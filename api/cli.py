@@ -8,7 +8,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ledger.errors import LedgerError
+from api.commands import CREATES_LEDGER, check_ledger
+from ledger.errors import LedgerError, LedgerNotFound
 
 COMMANDS: tuple[str, ...] = ("init", "serve", "keys", "demo", "labels", "recall")
 COMMANDS += ("stock", "orders", "replenish")  # issue 7
@@ -24,11 +25,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _works_on_a_ledger(args: argparse.Namespace) -> bool:
+    """Whether the command needs an existing ledger: it takes the database options and
+    may not create one (``serve --init`` may)."""
+    if not hasattr(args, "data_dir") or args.command in CREATES_LEDGER:
+        return False
+    return not (args.command == "serve" and args.init)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if _works_on_a_ledger(args):  # before the command's own checks: labels has some
+            check_ledger(args)
         return int(args.handler(args) or 0)
+    except LedgerNotFound as exc:  # a usage error: the command was pointed at no ledger
+        print(f"lotledger {args.command}: {exc}", file=sys.stderr)
+        return 2
     except LedgerError as exc:
         print(f"lotledger {args.command}: {exc}", file=sys.stderr)
         return 1

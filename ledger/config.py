@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from ledger.db import normalize_url
+from ledger.errors import LedgerNotFound
 
 DEFAULT_DATA_DIR = "./lotledger-data"
 DEFAULT_ORIGIN = "lotledger.local/log"
@@ -41,3 +49,69 @@ class Settings:
 
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'lotledger.db').resolve()}"
+
+
+def require_ledger(settings: Settings, *, data_dir_from: str = "") -> None:
+    """Raise ``LedgerNotFound`` unless ``settings`` name a ledger that exists: a database
+    that holds the ledger's schema, and its signing key. Creates nothing (opening the
+    ledger would create an empty one and a new key on first use); only ``lotledger init``
+    (and ``serve --init``, ``demo``) may. ``data_dir_from`` says where the data directory
+    came from (an option, the environment, the default), for the message."""
+    directory = settings.data_dir.resolve()
+    where = f"{directory}" + (f" ({data_dir_from})" if data_dir_from else "")
+    how = (
+        "Point at your ledger with --data-dir DIR or LOTLEDGER_DATA_DIR=DIR (and "
+        "--database-url or LOTLEDGER_DATABASE_URL when it is on PostgreSQL)"
+    )
+    missing = _missing_schema(settings.database_url)
+    if missing is not None:
+        raise LedgerNotFound(
+            f"no ledger in {where}: {missing}. {how}, or create a new one with `lotledger init`.",
+            str(directory),
+        )
+    if settings.signing_key:
+        return
+    key = settings.signing_key_path or settings.data_dir / "signing.key"
+    if not key.exists():
+        raise LedgerNotFound(
+            f"the ledger's signing key is not at {key.resolve()} (data directory {where}); "
+            "a new key would not match the log's checkpoints. Point at the directory that "
+            "holds it with --data-dir DIR or LOTLEDGER_DATA_DIR=DIR, or at the key with "
+            "LOTLEDGER_SIGNING_KEY_FILE.",
+            str(directory),
+        )
+
+
+def _missing_schema(database_url: str) -> str | None:
+    """Why the database holds no ledger (None when it does), without creating anything."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        name = url.database or ""
+        if name in ("", ":memory:"):
+            return "an in-memory SQLite database holds no ledger"
+        path = Path(name).resolve()
+        if not path.exists():
+            return f"there is no database file {path}"
+        try:
+            raw = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+            try:
+                found = raw.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+                ).fetchone()
+            finally:
+                raw.close()
+        except sqlite3.Error as exc:
+            return f"{path} is not a SQLite database ({exc})"
+        return None if found else f"the database file {path} holds no ledger"
+    engine = create_engine(normalize_url(database_url))
+    shown = url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            has_schema = inspect(conn).has_table("alembic_version")
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        return f"the database {shown} cannot be reached ({reason})"
+    finally:
+        engine.dispose()
+    return None if has_schema else f"the database {shown} holds no ledger"

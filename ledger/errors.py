@@ -10,6 +10,7 @@ LedgerError                     root
 ├── NotFound                    an entry, lot, location or checkpoint that does not exist
 ├── InvalidRange                a log range or proof request outside the tree (400)
 └── ConfigurationError          a data directory, key or database that cannot be used
+    └── LedgerNotFound          a command pointed at a place that holds no ledger
 """
 
 from __future__ import annotations
@@ -102,3 +103,13 @@ class InvalidRange(LedgerError):
 
 class ConfigurationError(LedgerError):
     """A data directory, key or database that cannot be used."""
+
+
+class LedgerNotFound(ConfigurationError):
+    """A command that works on an existing ledger was pointed at a data directory or
+    database that holds none (or a ledger whose signing key is not where it looked).
+    ``data_dir`` is the directory it looked in, absolute."""
+
+    def __init__(self, message: str, data_dir: str) -> None:
+        super().__init__(message)
+        self.data_dir = data_dir

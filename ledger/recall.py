@@ -25,6 +25,8 @@ call that failed half-way appends nothing twice.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
 from collections.abc import Sequence
@@ -99,7 +101,12 @@ lot_flows = Table(
     _meta,
     Column("location_id", String(64), primary_key=True),
     Column("lot_id", BigInteger, primary_key=True),
+    Column("produced", BigInteger),
+    Column("received", BigInteger),
     Column("shipped", BigInteger),
+    Column("used", BigInteger),
+    Column("sold", BigInteger),
+    Column("consumed", BigInteger),
     Column("disposed", BigInteger),
 )
 
@@ -118,26 +125,50 @@ class RecallConflict(RuleViolation):
 
 @dataclass(slots=True)
 class RecallItem:
+    """One recalled lot at one location: what was at risk when the holds went on, what has
+    been recovered since, and the lot's quantities there now (micro-units, totals since the
+    lot came into being: produced, received, shipped; in transit to the location now)."""
+
     gtin: str
     lot: str
     location: str
     at_risk: int
     recovered: int
     on_hand: int
+    product: str = ""
+    unit: str = ""
+    produced: int = 0
+    received: int = 0
+    shipped: int = 0
+    in_transit: int = 0
+    sold_or_used: int = 0
+    disposed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "gtin": self.gtin,
             "lot": self.lot,
+            "product": self.product,
+            "unit": self.unit,
             "location": self.location,
             "at_risk": format_micro(self.at_risk),
             "recovered": format_micro(self.recovered),
+            "produced": format_micro(self.produced),
+            "received": format_micro(self.received),
+            "shipped": format_micro(self.shipped),
+            "in_transit": format_micro(self.in_transit),
             "on_hand": format_micro(self.on_hand),
+            "sold_or_used": format_micro(self.sold_or_used),
+            "disposed": format_micro(self.disposed),
         }
 
 
 @dataclass(slots=True)
 class LocationProgress:
+    """A location's part of a recall. It is complete once it has confirmed removal and
+    holds none of the recalled lots, on hand or in transit to it: goods still on their way
+    to a location keep it outstanding (it cannot confirm until they arrive)."""
+
     location: str
     org_id: str
     at_risk: int
@@ -145,19 +176,42 @@ class LocationProgress:
     confirmed_at: str | None
     confirmed_by: str | None
     items: list[RecallItem] = field(default_factory=list)
+    location_name: str = ""
+
+    @property
+    def on_hand(self) -> int:
+        return sum(i.on_hand for i in self.items)
+
+    @property
+    def in_transit(self) -> int:
+        return sum(i.in_transit for i in self.items)
+
+    @property
+    def complete(self) -> bool:
+        return self.confirmed_at is not None and self.on_hand <= 0 and self.in_transit <= 0
 
     @property
     def outstanding(self) -> bool:
-        return self.confirmed_at is None
+        return not self.complete
+
+    def _total(self, name: str) -> str:
+        return format_micro(sum(getattr(i, name) for i in self.items))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "location": self.location,
+            "location_name": self.location_name,
             "org_id": self.org_id,
             "at_risk": format_micro(self.at_risk),
             "recovered": format_micro(self.recovered),
+            "produced": self._total("produced"),
+            "received": self._total("received"),
+            "shipped": self._total("shipped"),
+            "in_transit": format_micro(self.in_transit),
+            "on_hand": format_micro(self.on_hand),
             "confirmed_at": self.confirmed_at,
             "confirmed_by": self.confirmed_by,
+            "complete": self.complete,
             "items": [i.as_dict() for i in self.items],
         }
 
@@ -190,6 +244,15 @@ class Recall:
     def outstanding(self) -> list[str]:
         return [loc.location for loc in self.locations if loc.outstanding]
 
+    @property
+    def in_transit(self) -> int:
+        return sum(loc.in_transit for loc in self.locations)
+
+    @property
+    def complete(self) -> bool:
+        """Every location has confirmed and none has recalled stock on hand or on its way."""
+        return not self.outstanding
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -206,8 +269,11 @@ class Recall:
             "progress": {
                 "at_risk": format_micro(self.at_risk),
                 "recovered": format_micro(self.recovered),
+                "in_transit": format_micro(self.in_transit),
                 "locations": len(self.locations),
+                "confirmed": sum(1 for loc in self.locations if loc.confirmed_at is not None),
                 "outstanding": self.outstanding,
+                "complete": self.complete,
             },
             "locations": [loc.as_dict() for loc in self.locations],
         }
@@ -479,6 +545,26 @@ def not_handled_by(conn: Any, org_id: str, lot_ids: Sequence[int]) -> list[str]:
     return out
 
 
+def _in_transit(conn: Any, lot_ids: Sequence[int]) -> dict[tuple[str, int], int]:
+    """Quantity shipped to each (location, lot) and not yet received, for ``lot_ids``."""
+    found: dict[tuple[str, int], int] = {}
+    for start in range(0, len(lot_ids), 900):
+        for loc, lot_id, qty in conn.execute(
+            select(
+                Shipment.to_location,
+                Shipment.lot_id,
+                func.sum(Shipment.quantity - Shipment.received),
+            )
+            .where(
+                Shipment.lot_id.in_(lot_ids[start : start + 900]),
+                Shipment.received < Shipment.quantity,
+            )
+            .group_by(Shipment.to_location, Shipment.lot_id)
+        ):
+            found[(str(loc), int(lot_id))] = int(qty or 0)
+    return found
+
+
 def _status(conn: Any, recall_id: str) -> Recall:
     head = conn.execute(select(recalls).where(recalls.c.id == recall_id)).mappings().first()
     if head is None:
@@ -502,6 +588,14 @@ def _statuses(conn: Any, heads: Sequence[Any]) -> list[Recall]:
             func.coalesce(f.disposed, 0) - i.base_disposed,
             func.coalesce(f.shipped, 0) - i.base_shipped,
             func.coalesce(Stock.on_hand, 0),
+            i.lot_id,
+            Lot.product,
+            Lot.unit,
+            func.coalesce(f.produced, 0),
+            func.coalesce(f.received, 0),
+            func.coalesce(f.shipped, 0),
+            func.coalesce(f.sold + f.consumed + f.used, 0),
+            func.coalesce(f.disposed, 0),
         )
         .join(Lot, Lot.id == i.lot_id)
         .outerjoin(lot_flows, (f.lot_id == i.lot_id) & (f.location_id == i.location_id))
@@ -509,24 +603,52 @@ def _statuses(conn: Any, heads: Sequence[Any]) -> list[Recall]:
         .where(i.recall_id.in_(ids))
         .order_by(i.recall_id, i.location_id, Lot.gtin, Lot.lot)
     ).all()
+    transit = _in_transit(conn, sorted({int(r[8]) for r in rows}))
     c = recall_locations.c
     confirmations = {
-        (r[0], r[1]): (r[2], r[3], r[4])
+        (r[0], r[1]): (r[2], r[3], r[4], r[5])
         for r in conn.execute(
-            select(c.recall_id, c.location_id, c.confirmed_at, c.confirmed_by, Location.org_id)
+            select(
+                c.recall_id,
+                c.location_id,
+                c.confirmed_at,
+                c.confirmed_by,
+                Location.org_id,
+                Location.name,
+            )
             .outerjoin(Location, Location.id == c.location_id)
             .where(c.recall_id.in_(ids))
         )
     }
     progress: dict[str, dict[str, LocationProgress]] = {rid: {} for rid in ids}
-    for rid, loc, gtin, lot, risk, disposed, shipped, stock in rows:
+    for row in rows:
+        rid, loc, gtin, lot, risk, disposed, shipped, stock, lot_id = row[:9]
         recovered = min(int(risk), max(0, int(disposed)) + max(0, int(shipped)))
         locations = progress[rid]
         at_loc = locations.get(loc)
         if at_loc is None:
-            at, by, org = confirmations.get((rid, loc), (None, None, None))
-            at_loc = locations[loc] = LocationProgress(loc, str(org or ""), 0, 0, at, by)
-        at_loc.items.append(RecallItem(gtin, lot, loc, int(risk), recovered, int(stock)))
+            at, by, org, name = confirmations.get((rid, loc), (None, None, None, None))
+            at_loc = locations[loc] = LocationProgress(
+                loc, str(org or ""), 0, 0, at, by, location_name=str(name or loc)
+            )
+        at_loc.items.append(
+            RecallItem(
+                gtin,
+                lot,
+                loc,
+                int(risk),
+                recovered,
+                int(stock),
+                product=str(row[9]),
+                unit=str(row[10]),
+                produced=int(row[11]),
+                received=int(row[12]),
+                shipped=int(row[13]),
+                in_transit=transit.get((loc, int(lot_id)), 0),
+                sold_or_used=int(row[14]),
+                disposed=int(row[15]),
+            )
+        )
         at_loc.at_risk += int(risk)
         at_loc.recovered += recovered
     return [
@@ -571,6 +693,53 @@ def export_recall(
         return render_recall(conn, recall, result, fmt, sheet)
 
 
+PROGRESS_COLUMNS = (
+    "location",
+    "location_name",
+    "org_id",
+    "gtin",
+    "lot",
+    "product",
+    "unit",
+    "at_risk",
+    "recovered",
+    "produced",
+    "received",
+    "shipped",
+    "in_transit",
+    "on_hand",
+    "sold_or_used",
+    "disposed",
+    "confirmed_at",
+    "confirmed_by",
+    "complete",
+)
+
+
+def progress_csv(recall: Recall) -> bytes:
+    """The recall's progress as CSV: one row per (location, lot), the location's
+    confirmation and completeness repeated on each of its rows (UTF-8 with a byte order
+    mark, so that spreadsheet programs read the product names right)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(PROGRESS_COLUMNS)
+    for loc in recall.locations:
+        where = loc.as_dict()
+        for item in where["items"]:
+            writer.writerow(
+                [
+                    loc.location,
+                    loc.location_name,
+                    loc.org_id,
+                    *(item[k] for k in PROGRESS_COLUMNS[3:16]),
+                    loc.confirmed_at or "",
+                    loc.confirmed_by or "",
+                    "yes" if loc.complete else "no",
+                ]
+            )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
 # -- confirming and closing ------------------------------------------------------------
 
 
@@ -588,7 +757,8 @@ def confirm_removal(
     With ``dispose``, first appends a ``dispose`` (reason ``recall``) of whatever
     of each recalled lot the location still holds. Without it, the location
     must hold none. Raises NotFound, or RecallConflict when the recall is closed,
-    the location is not the actor's or not part of the recall, or stock remains.
+    the location is not the actor's or not part of the recall, recalled goods are still in
+    transit to it, or (without ``dispose``) stock remains.
     """
     moment = now or datetime.now(UTC)
     with read_transaction(ledger.engine) as conn:
@@ -610,6 +780,19 @@ def confirm_removal(
         progress = next((p for p in recall.locations if p.location == location), None)
         if progress is None:
             raise RecallConflict(f"location {location!r} has nothing at risk in this recall")
+        moving = [i for i in progress.items if i.in_transit > 0]
+        if moving:
+            raise RecallConflict(
+                f"{location} cannot confirm removal while recalled goods are on their way to "
+                "it: "
+                + ", ".join(
+                    f"{format_micro(i.in_transit)} {i.unit} of {i.gtin}/{i.lot} ({i.product})"
+                    for i in moving
+                )
+                + " in transit; receive them when they arrive, then confirm (which disposes "
+                "of them)",
+                "location",
+            )
         codes = sorted({i.lot for i in progress.items})
         units = {
             (r[0], r[1]): str(r[2])
@@ -683,7 +866,8 @@ def close_recall(
             raise RecallConflict(f"recall {recall_id} is already closed")
         if recall.outstanding and not force:
             raise RecallConflict(
-                "locations have not confirmed removal: " + ", ".join(recall.outstanding)
+                "locations have not completed removal (confirmed, with no recalled stock on "
+                "hand or in transit to them): " + ", ".join(recall.outstanding)
             )
         conn.execute(
             update(recalls)
@@ -704,5 +888,6 @@ __all__ = [
     "export_recall",
     "get_recall",
     "list_recalls",
+    "progress_csv",
     "recall_trace",
 ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from statistics import NormalDist
 from typing import Annotated, Any
@@ -44,12 +44,14 @@ from ledger.projection import APPROVED
 from ledger.quantity import SCALE, format_micro
 from ledger.schema import (
     InventoryDaily,
+    Location,
     Lot,
     LotStatusRecord,
     Order,
     OrderLineRecord,
     OrderLot,
     OrderProgress,
+    Organisation,
     Product,
     ProductSupplier,
     ProductTerms,
@@ -59,6 +61,9 @@ from ledger.schema import (
 
 REVIEW_DAYS = 1
 DEFAULT_LEAD_DAYS = 2
+#: Fewer observed windows than this (a short history against a long lead time): an
+#: intermittent series keeps the forecast's levels, still capped at the observed maximum.
+MIN_WINDOWS = 14
 HISTORY_DAYS = 56
 _CHUNK = 400
 
@@ -78,9 +83,17 @@ class Suggestion:
         Field(
             description="forecast method and numbers, lead time (actual or quoted), safety "
             "stock, reorder point, order-up-to level, sellable/held/expiring stock, in transit, "
-            "on order"
+            "on order; `explanation` says in words how the quantity came about"
         ),
     ]
+    supplier: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="who supplies it: location, location_name, org_id, org_name and "
+            "source (preferred supplier, product terms, or the product's registering "
+            "organisation when no terms name one: shown, not ordered from)"
+        ),
+    ] = None
 
 
 @dataclass
@@ -150,6 +163,7 @@ def suggest(
         gtins = sorted({g for _, g in pairs})
         terms, products = _terms(conn, gtins)
         lead = _actual_lead_times(conn, {s for t in terms.values() for s, _ in t.suppliers}, gtins)
+        suppliers = _supplier_names(conn, terms, gtins)
     if not pairs:
         return []
     index = {p: i for i, p in enumerate(pairs)}
@@ -172,6 +186,11 @@ def suggest(
     reorder_point = over_lead + safety
     order_up_to = over_cover + safety
 
+    levels = _intermittent_levels(
+        history, fc, lead_whole, service_level, (reorder_point, order_up_to, safety, over_cover)
+    )
+    reorder_point, order_up_to, safety, windows, usable, capped = levels
+
     sellable, held, expiring = _classify_stock(stock, index, lead_whole, day0)
     transit = np.array([moving.get(p, 0) / SCALE for p in pairs])
     ordered = np.array([on_order.get(p, 0) / SCALE for p in pairs])
@@ -192,9 +211,13 @@ def suggest(
         "ordered": ordered,
         "position": position,
         "raw": raw,
+        "windows": windows,
+        "usable": usable,
+        "capped": capped,
     }
     context = (history_days, service_level, z, lead_source)
-    return _suggestions(pairs, terms, products, fc, numbers, context, only_needed=only_needed)
+    found = _suggestions(pairs, terms, products, fc, numbers, context, only_needed=only_needed)
+    return [replace(s, supplier=suppliers.get(s.gtin)) for s in found]
 
 
 def _suggestions(
@@ -218,6 +241,22 @@ def _suggestions(
         if only_needed and qty <= 0:
             continue
         description, unit = products.get(g, (g, "each"))
+        if fc.method[i] == "intermittent":
+            words = _intermittent_explanation(i, v, fc, service_level)
+        else:
+            words = {
+                "explanation": "Regular demand: weekly seasonal exponential smoothing; "
+                f"safety stock z ({round(z, 3)}) x the forecast errors' spread x "
+                "sqrt(lead time + review)."
+            }
+        if qty > 0 and qty > float(v["raw"][i]) + 1e-9:
+            minimum = (
+                f"the minimum order ({t.min_order:g}), then " if v["raw"][i] < t.min_order else ""
+            )
+            words["explanation"] += (
+                f" {round(float(v['raw'][i]), 3)} needed, raised to {minimum}whole case packs "
+                f"of {t.case_pack:g}."
+            )
         out.append(
             Suggestion(
                 loc,
@@ -256,10 +295,123 @@ def _suggestions(
                     "case_pack": t.case_pack,
                     "min_order": t.min_order,
                     "unit_cost": format_micro(t.unit_cost),
+                    **words,
                 },
             )
         )
     return out
+
+
+def _intermittent_levels(
+    history: npt.NDArray[np.float64],
+    fc: Forecast,
+    lead_whole: npt.NDArray[np.int_],
+    service_level: float,
+    normal: tuple[npt.NDArray[np.float64], ...],
+) -> tuple[Any, ...]:
+    """Intermittent demand: stock levels from the demand actually observed over windows as
+    long as the lead time (reorder point) and as lead time plus review (order-up-to), not
+    from a normal spread of lumpy daily errors; capped at the most ever sold in one window.
+    Regular series keep their ``normal`` levels (reorder point, order-up-to, safety)."""
+    reorder_point, order_up_to, safety, over_cover = normal
+    slow = fc.method == "intermittent"
+    windows = _demand_windows(history, slow, lead_whole, service_level)
+    usable = slow & (windows["count"] >= MIN_WINDOWS)
+    reorder_point = np.where(usable, windows["lead_q"], reorder_point)
+    order_up_to = np.where(usable, np.maximum(windows["cover_q"], windows["lead_q"]), order_up_to)
+    capped = slow & (order_up_to > windows["cover_max"])
+    order_up_to = np.where(slow, np.minimum(order_up_to, windows["cover_max"]), order_up_to)
+    reorder_point = np.where(slow, np.minimum(reorder_point, order_up_to), reorder_point)
+    safety = np.where(slow, np.maximum(order_up_to - over_cover, 0.0), safety)
+    return reorder_point, order_up_to, safety, windows, usable, capped
+
+
+def _demand_windows(
+    history: npt.NDArray[np.float64],
+    slow: npt.NDArray[np.bool_],
+    lead_whole: npt.NDArray[np.int_],
+    service_level: float,
+) -> dict[str, npt.NDArray[Any]]:
+    """For each intermittent series, over the days since its first sale: the demand totals
+    of every window of L days (the lead time) and of L + R days (lead time and review);
+    their ``service_level`` quantiles (an observed total, not an interpolation), the
+    largest L + R total, the share of L + R windows without any demand (zero inflation),
+    and how many windows there were. The largest total is the cap: without a window, the
+    whole demand observed."""
+    n = history.shape[0]
+    out: dict[str, npt.NDArray[Any]] = {
+        "lead_q": np.zeros(n),
+        "cover_q": np.zeros(n),
+        "cover_max": np.full(n, np.inf),
+        "zero_share": np.zeros(n),
+        "count": np.zeros(n, dtype=int),
+        "days": np.zeros(n, dtype=int),
+    }
+    for i in np.flatnonzero(slow):
+        y = history[i]
+        sold = np.flatnonzero(y > 0)
+        if sold.size == 0:
+            out["cover_max"][i] = 0.0
+            continue
+        y = y[sold[0] :]
+        lead, cover = max(int(lead_whole[i]), 1), int(lead_whole[i]) + REVIEW_DAYS
+        out["days"][i] = y.size
+        if y.size < cover:
+            out["cover_max"][i] = float(y.sum())
+            continue
+        sums = np.convolve(y, np.ones(cover), "valid")
+        lead_sums = np.convolve(y, np.ones(lead), "valid")
+        out["cover_q"][i] = np.quantile(sums, service_level, method="inverted_cdf")
+        out["lead_q"][i] = np.quantile(lead_sums, service_level, method="inverted_cdf")
+        out["cover_max"][i] = float(sums.max())
+        out["zero_share"][i] = float((sums == 0).mean())
+        out["count"][i] = sums.size
+    return out
+
+
+def _intermittent_explanation(
+    i: int, v: dict[str, Any], fc: Forecast, service_level: float
+) -> dict[str, Any]:
+    w = v["windows"]
+    lead = max(int(np.ceil(v["lead_days"][i])), 1)
+    cover = int(np.ceil(v["lead_days"][i])) + REVIEW_DAYS
+    days, count = int(w["days"][i]), int(w["count"][i])
+    pct = round(service_level * 100)
+    if v["usable"][i]:
+        text = (
+            f"Intermittent demand: over the {days} days since its first sale, the "
+            f"{count} windows of {cover} days (lead time and review) held no demand "
+            f"{round(float(w['zero_share'][i]) * 100)}% of the time. The order-up-to level "
+            f"covers the demand of {pct}% of those windows ({round(float(w['cover_q'][i]), 3)})"
+            f" and the reorder point {pct}% of the {lead}-day windows "
+            f"({round(float(w['lead_q'][i]), 3)}), instead of a normal spread of lumpy daily "
+            "errors; Croston-SBA gives the daily rate."
+        )
+    else:
+        text = (
+            f"Intermittent demand with {days} days of history since its first sale, too few "
+            f"for {cover}-day windows: Croston-SBA rate and its error spread."
+        )
+    if v["capped"][i]:
+        text += (
+            f" Capped at the most ever sold in {cover} days ({round(float(w['cover_max'][i]), 3)})."
+        )
+    return {
+        "explanation": text,
+        "intermittent": {
+            "days_since_first_sale": days,
+            "window_days": cover,
+            "windows": count,
+            "zero_demand_share": round(float(w["zero_share"][i]), 4),
+            "demand_quantile_over_window": round(float(w["cover_q"][i]), 3),
+            "demand_quantile_over_lead_time": round(float(w["lead_q"][i]), 3),
+            "max_demand_over_window": (
+                None if np.isinf(w["cover_max"][i]) else round(float(w["cover_max"][i]), 3)
+            ),
+            "croston_sba_daily_rate": round(float(fc.daily[i].mean()), 3),
+            "capped": bool(v["capped"][i]),
+        },
+    }
 
 
 def _lead_times(
@@ -451,6 +603,67 @@ def _terms(
         for g, description, unit in conn.execute(_PRODUCTS, {"chunk": chunk}):
             products[g] = (description, unit)
     return terms, products
+
+
+def _supplier_names(
+    conn: Connection, terms: dict[str, _Terms], gtins: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Who supplies each product, by name: the supplier its terms order from (the preferred
+    one of several), else the organisation that registered the product (master data), at
+    the location its latest lot came from. The second is named, not ordered from: a
+    suggestion is only turned into an order from a supplier the terms name."""
+    chosen: dict[str, tuple[str, str]] = {}
+    for g in gtins:
+        t = terms.get(g)
+        if t is not None and t.suppliers:
+            several = len(t.suppliers) > 1 or t.supplier_location != t.suppliers[0][0]
+            chosen[g] = (t.suppliers[0][0], "preferred supplier" if several else "product terms")
+    missing = [g for g in gtins if g not in chosen]
+    for chunk in _chunks(missing):
+        owners = dict(
+            conn.execute(select(Product.gtin, Product.org_id).where(Product.gtin.in_(chunk))).all()
+        )
+        latest: dict[str, str] = {}
+        for g, org, origin in conn.execute(
+            select(Lot.gtin, Lot.org_id, Lot.origin_location)
+            .where(Lot.gtin.in_(chunk))
+            .order_by(Lot.registered_seq)
+        ):
+            if owners.get(g) in (None, org):
+                latest[g] = origin
+        for g, org in owners.items():
+            place = latest.get(g)
+            if place is None:
+                place = conn.execute(
+                    select(Location.id).where(Location.org_id == org).order_by(Location.id)
+                ).scalar()
+            chosen[g] = (place or "", f"registering organisation:{org}")
+    places = sorted({loc for loc, _ in chosen.values() if loc})
+    found: dict[str, tuple[str | None, str | None, str | None]] = {}
+    for chunk in _chunks(places):
+        for loc, name, org, org_name in conn.execute(
+            select(Location.id, Location.name, Location.org_id, Organisation.name)
+            .join(Organisation, Organisation.id == Location.org_id)
+            .where(Location.id.in_(chunk))
+        ):
+            found[loc] = (name, org, org_name)
+    orgs = dict(conn.execute(select(Organisation.id, Organisation.name)).all()) if missing else {}
+    out: dict[str, dict[str, Any]] = {}
+    for g, (loc, how) in chosen.items():
+        place_name, owner, owner_name = found.get(loc) or (None, None, None)
+        source = how
+        if how.startswith("registering organisation:"):
+            owner = owner or how.split(":", 1)[1]
+            owner_name = owner_name or orgs.get(owner)
+            source = "the product's registering organisation (no ordering terms name a supplier)"
+        out[g] = {
+            "location": loc or None,
+            "location_name": place_name,
+            "org_id": owner,
+            "org_name": owner_name,
+            "source": source,
+        }
+    return out
 
 
 def _actual_lead_times(

@@ -8,24 +8,28 @@ An organisation sees its own locations, and the orders it placed or received; No
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Connection, Engine, func, or_, select
 
 from ledger.db import read_transaction
-from ledger.inventory import today_utc
+from ledger.inventory import stock_select, today_utc
 from ledger.orders import visible_to
+from ledger.projection import APPROVED
 from ledger.quantity import SCALE, format_micro
 from ledger.schema import (
     HoldRecord,
     InventoryDaily,
     Location,
     Lot,
+    LotStatusRecord,
     Order,
     OrderLineRecord,
     OrderProgress,
+    Product,
     ProductTerms,
     Stock,
 )
@@ -45,12 +49,47 @@ def _own_locations(engine: Engine, viewer: str | None) -> list[str]:
         return [r[0] for r in conn.execute(stmt.order_by(Location.id))]
 
 
+def _product_names(conn: Connection, gtins: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Each GTIN's product name and unit: the product's master data, else the description
+    its lots were registered with (a product registered by events only)."""
+    wanted = sorted(set(gtins))
+    found: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(wanted), 400):
+        chunk = wanted[i : i + 400]
+        for gtin, name, unit in conn.execute(
+            select(Product.gtin, Product.description, Product.unit).where(Product.gtin.in_(chunk))
+        ):
+            found[gtin] = (str(name), str(unit))
+        missing = [g for g in chunk if g not in found]
+        if missing:
+            for gtin, name, unit in conn.execute(
+                select(Lot.gtin, func.min(Lot.product), func.min(Lot.unit))
+                .where(Lot.gtin.in_(missing))
+                .group_by(Lot.gtin)
+            ):
+                found[gtin] = (str(name), str(unit))
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class ValueLine:
+    """One product at one location. ``on_hand`` and ``value`` are all of it; the rest splits
+    it: ``expired`` (past its expiry date), ``held`` (on hold, quarantined, recalled or
+    damaged, and not expired), ``sellable`` (approved and within its expiry). Quantities in
+    the product's unit, values at its unit cost; days of supply are of sellable stock."""
+
     location_id: str
     gtin: str
+    product: str
+    unit: str
     on_hand: str
     value: str
+    sellable: str
+    sellable_value: str
+    held: str
+    held_value: str
+    expired: str
+    expired_value: str
     daily_sales: str
     days_of_supply: float | None
 
@@ -58,8 +97,10 @@ class ValueLine:
 def inventory_value(
     engine: Engine, *, viewer: str | None, location: str | None = None, today: date | None = None
 ) -> list[ValueLine]:
-    """Per (location, product): on hand, its value at unit cost, and days of supply at the
-    mean daily sales of the last 28 days (None when it did not sell)."""
+    """Per (location, product): on hand and its value at unit cost, split into sellable,
+    held and expired stock, and days of supply of the sellable stock at the mean daily
+    sales of the last 28 days (None when it did not sell). A lot is expired the day after
+    its expiry date (as a sale of it is refused), whether or not it is also held."""
     day = today or today_utc()
     start = (day - timedelta(days=DAYS_OF_SUPPLY_WINDOW)).isoformat()
     locations = _own_locations(engine, viewer)
@@ -67,11 +108,14 @@ def inventory_value(
         locations = [loc for loc in locations if loc == location]
     with read_transaction(engine) as conn:
         stock = conn.execute(
-            select(Stock.location_id, Lot.gtin, func.sum(Stock.on_hand), ProductTerms.unit_cost)
-            .join(Lot, Lot.id == Stock.lot_id)
-            .outerjoin(ProductTerms, ProductTerms.gtin == Lot.gtin)
-            .where(Stock.location_id.in_(locations), Stock.on_hand > 0)
-            .group_by(Stock.location_id, Lot.gtin, ProductTerms.unit_cost)
+            stock_select(
+                Stock.location_id,
+                Lot.gtin,
+                Stock.on_hand,
+                Lot.expiry,
+                LotStatusRecord.status,
+                ProductTerms.unit_cost,
+            ).where(Stock.location_id.in_(locations), Stock.on_hand > 0)
         ).all()
         sales = {
             (loc, g): int(q)
@@ -90,17 +134,41 @@ def inventory_value(
                 .group_by(InventoryDaily.location_id, InventoryDaily.gtin)
             )
         }
+        names = _product_names(conn, {row[1] for row in stock})
+    today_iso = day.isoformat()
+    # (location, gtin) -> [sellable, held, expired] quantities, and the unit cost
+    split: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    costs: dict[str, int | None] = {}
+    for loc, g, on_hand, expiry, status, cost in stock:
+        costs[g] = cost
+        if expiry is not None and expiry < today_iso:  # ISO dates compare as strings
+            split[(loc, g)][2] += int(on_hand)
+        elif (status or APPROVED) != APPROVED:
+            split[(loc, g)][1] += int(on_hand)
+        else:
+            split[(loc, g)][0] += int(on_hand)
     out = []
-    for loc, g, on_hand, cost in sorted(stock):
+    for (loc, g), (sellable, held, expired) in sorted(split.items()):
+        cost = costs[g]
+        total = sellable + held + expired
         daily = sales.get((loc, g), 0) // DAYS_OF_SUPPLY_WINDOW
+        name, unit = names.get(g, (g, ""))
         out.append(
             ValueLine(
                 loc,
                 g,
-                format_micro(int(on_hand)),
-                format_micro(_money(int(on_hand), cost)),
+                name,
+                unit,
+                format_micro(total),
+                format_micro(_money(total, cost)),
+                format_micro(sellable),
+                format_micro(_money(sellable, cost)),
+                format_micro(held),
+                format_micro(_money(held, cost)),
+                format_micro(expired),
+                format_micro(_money(expired, cost)),
                 format_micro(daily),
-                round(int(on_hand) / daily, 1) if daily else None,
+                round(sellable / daily, 1) if daily else None,
             )
         )
     return out
@@ -109,6 +177,7 @@ def inventory_value(
 @dataclass(frozen=True, slots=True)
 class AbcLine:
     gtin: str
+    product: str
     quantity: str
     sales_value: str
     share: float
@@ -141,6 +210,7 @@ def abc_classes(
             )
             .group_by(InventoryDaily.gtin, ProductTerms.unit_price)
         ).all()
+        names = _product_names(conn, {row[0] for row in rows})
     valued = sorted(
         ((_money(int(q), price), g, int(q)) for g, q, price in rows), key=lambda r: (-r[0], r[1])
     )
@@ -155,6 +225,7 @@ def abc_classes(
         out.append(
             AbcLine(
                 g,
+                names.get(g, (g, ""))[0],
                 format_micro(qty),
                 format_micro(value),
                 round(value / total, 4),
@@ -170,6 +241,7 @@ class ShrinkLine:
     reason: str
     kind: str
     gtin: str
+    product: str
     location_id: str
     quantity: str  # a loss is positive; a count that found stock is negative
     value: str
@@ -199,11 +271,20 @@ def shrinkage(engine: Engine, *, viewer: str | None, start: date, end: date) -> 
             )
             .group_by(d.reason, d.kind, d.gtin, d.location_id, ProductTerms.unit_cost)
         ).all()
+        names = _product_names(conn, {row[2] for row in rows})
     out = []
     for reason, kind, g, loc, qty, cost in rows:
         loss = int(qty) if kind == "dispose" else -int(qty)
         out.append(
-            ShrinkLine(reason, kind, g, loc, format_micro(loss), format_micro(_money(loss, cost)))
+            ShrinkLine(
+                reason,
+                kind,
+                g,
+                names.get(g, (g, ""))[0],
+                loc,
+                format_micro(loss),
+                format_micro(_money(loss, cost)),
+            )
         )
     out.sort(key=lambda s: (-float(s.value), -float(s.quantity), s.reason, s.gtin, s.location_id))
     return out

@@ -70,8 +70,11 @@ def test_recall_of_a_lettuce_lot(demo: Demo) -> None:
     assert made["progress"] == {
         "at_risk": str(200 + sum(on_shelves.values())),
         "recovered": "0",
+        "in_transit": "0",
         "locations": 5,
+        "confirmed": 0,
         "outstanding": ["cg-store-1", "cg-store-2", "cg-store-3", "fc-plant", "gv-field-3"],
+        "complete": False,
     }
 
     # The lots show as recalled to everyone who can see them, with the recall's id.
@@ -304,3 +307,47 @@ def test_openapi_documents_the_bodies(demo: Demo) -> None:
         "text/csv; charset=utf-8"
         in (spec["paths"]["/v1/trace/export.{fmt}"]["get"]["responses"]["200"]["content"])
     )
+
+
+def test_recall_progress_as_csv(demo: Demo) -> None:
+    lettuce, salad = demo.data.lots["lettuce"][-1], demo.data.lots["salad"][-1]
+    made = demo.api.post("/v1/recalls", key=demo.farm_manager, json=body(lettuce)).json()
+    store = demo.key("cornergrocer/store")
+    demo.api.post(
+        f"/v1/recalls/{made['id']}/confirmations", key=store, json={"location": "cg-store-1"}
+    )
+    state = progress(demo, made["id"])
+    r = demo.api.get(f"/v1/recalls/{made['id']}/progress.csv", key=demo.manager)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    assert r.headers["content-disposition"] == (
+        f'attachment; filename="recall-{made["id"]}-progress.csv"'
+    )
+    assert r.content.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the names as UTF-8
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    expected = [
+        {
+            "location": loc["location"],
+            "location_name": loc["location_name"],
+            "product": item["product"],
+            "lot": item["lot"],
+            **{k: item[k] for k in ("at_risk", "recovered", "produced", "received", "shipped")},
+            **{k: item[k] for k in ("in_transit", "on_hand", "sold_or_used", "disposed")},
+            "confirmed_by": loc["confirmed_by"] or "",
+            "complete": "yes" if loc["complete"] else "no",
+        }
+        for loc in state["locations"]
+        for item in loc["items"]
+    ]
+    assert [{k: row[k] for k in expected[0]} for row in rows] == expected
+    store1 = next(row for row in rows if row["location"] == "cg-store-1")
+    assert (store1["lot"], store1["on_hand"], store1["complete"]) == (salad, "0", "yes")
+    assert store1["product"] == "Garden salad bowl 250 g"
+    farm = next(row for row in rows if row["location"] == "gv-field-3")
+    assert (farm["lot"], farm["produced"], farm["complete"]) == (lettuce, "1200", "no")
+    assert farm["shipped"] == "1000"
+    # The recall must concern the reader's organisation, as for the recall itself.
+    other = demo.key("sunripe/supplier")  # tomatoes: not downstream of the lettuce
+    assert demo.api.get(f"/v1/recalls/{made['id']}", key=other).status_code == 404
+    assert demo.api.get(f"/v1/recalls/{made['id']}/progress.csv", key=other).status_code == 404
+    assert demo.api.get("/v1/recalls/nope/progress.csv", key=demo.regulator).status_code == 404

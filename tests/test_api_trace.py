@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +14,6 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from api.app import create_app
-from api.cli import main
 from ledger import keys
 from ledger.config import Settings
 from ledger.demo_data import LETTUCE, SALAD, STORES, TOMATO, DemoResult, load_demo
@@ -276,39 +274,3 @@ def test_exports(demo: Demo) -> None:
     assert demo.api.get(f"/v1/trace/export.pdf?{query}", key=demo.manager).status_code == 422
     store = demo.api.get(f"/v1/trace/export.csv?{query}", key=demo.key("cornergrocer/store"))
     assert store.status_code == 403
-
-
-def test_cli_recall_lookup(capsys: pytest.CaptureFixture[str], demo: Demo) -> None:
-    lettuce, salad = demo.data.lots["lettuce"][0], demo.data.lots["salad"][0]
-    settings = demo.settings
-    assert settings is not None
-    db = ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url]
-    assert main(["recall", f"{LETTUCE}/{lettuce}", *db, "--json"]) == 0
-    api = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.manager).json()
-    assert json.loads(capsys.readouterr().out) == api
-
-    assert main(["recall", f"{LETTUCE}/{lettuce}", "--max-depth", "4", *db]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == [
-        "lot", "location", "depth", "received", "on", "hand", "sold/used", "disposed", "path"
-    ]  # fmt: skip
-    assert lines[-1] == "7 nodes, 2 lots, 6 locations (forward)"
-    table = {(cells[0], cells[1]): cells[2:7] for cells in (ln.split() for ln in lines[1:-1])}
-    assert table[(f"{LETTUCE}/{lettuce}", "fc-plant")] == ["1", "1000", "0", "900", "100"]
-    store = nodes_by(api)[(salad, "cg-store-1")]["quantities"]
-    assert table[(f"{SALAD}/{salad}", "cg-store-1")] == [
-        "4", "1200", store["on_hand"], store["sold_or_used"], store["disposed"]
-    ]  # fmt: skip
-    row = next(ln for ln in lines if ln.startswith(f"{SALAD}/{salad}  cg-store-1"))
-    assert row.endswith(
-        f"{lettuce}@gv-field-3 > {lettuce}@fc-plant > {salad}@fc-plant > {salad}@cg-dc"
-        f" > {salad}@cg-store-1"
-    )
-    backward = main(["recall", f"{SALAD}/{salad}@cg-store-1", "--direction", "backward", *db])
-    assert backward == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "7 nodes, 3 lots, 5 locations (backward)"
-
-    assert main(["recall", "not-a-lot", *db]) == 2
-    assert "not GTIN/LOT: not-a-lot" in capsys.readouterr().err
-    assert main(["recall", f"{LETTUCE}/NOPE", *db]) == 1
-    assert "unknown lot" in capsys.readouterr().err

@@ -61,6 +61,37 @@ def test_recall_of_a_lettuce_lot(world: Ledger, ev: Events) -> None:
     }
     assert format_micro(recall.at_risk) == "110"
     assert recall.outstanding == ["farm-field-1", "fresh-plant", "retail-dc", "store-1", "store-2"]
+    # Each location's table: produced, received, shipped, in transit, on hand, per lot.
+    table = {
+        (loc["location"], i["lot"]): (
+            i["product"], i["produced"], i["received"], i["shipped"], i["in_transit"],
+            i["on_hand"], i["sold_or_used"], i["disposed"],
+        )
+        for loc in recall.as_dict()["locations"]
+        for i in loc["items"]
+    }  # fmt: skip
+    assert table[("farm-field-1", "L1")] == (
+        "Romaine lettuce",
+        "100",
+        "10",
+        "60",
+        "0",
+        "50",
+        "0",
+        "0",
+    )
+    assert table[("fresh-plant", "S1")][1:6] == ("48", "0", "30", "0", "18")
+    assert table[("retail-dc", "S1")][1:6] == ("0", "30", "22", "0", "8")
+    assert table[("store-2", "S1")][1:] == ("0", "10", "0", "0", "8", "0", "2")
+    assert table[("store-2", "S2")][1:6] == ("0", "15", "0", "4", "15")
+    store2 = next(x for x in recall.as_dict()["locations"] if x["location"] == "store-2")
+    assert (store2["location_name"], store2["in_transit"], store2["on_hand"]) == (
+        "Store 2",
+        "4",
+        "23",
+    )
+    assert store2["complete"] is False
+    assert recall.as_dict()["progress"]["in_transit"] == "4"
 
     # The holds are ledger events with the recall's id, and the lots show as held.
     with world.engine.connect() as conn:
@@ -90,12 +121,25 @@ def test_recall_of_a_lettuce_lot(world: Ledger, ev: Events) -> None:
     assert store1["items"][0]["on_hand"] == "0"
     assert store1["confirmed_by"] == "retail"
 
-    # Store-2 disposes of what it holds; the 4 kg in transit arrive later and go too.
-    confirm_removal(world, "R-2026-001", actor="retail", location="store-2")
-    assert progress(world, "R-2026-001")["progress"]["recovered"] == "30"
+    # Store-2 cannot confirm while 4 kg are still on their way to it: nothing is disposed of.
+    with pytest.raises(
+        RecallConflict,
+        match=r"store-2 cannot confirm removal while recalled goods are on their way to it: "
+        r"4 kg of 00012345678905/S2 \(.*salad.*\) in transit",
+    ):
+        confirm_removal(world, "R-2026-001", actor="retail", location="store-2")
+    state = progress(world, "R-2026-001")
+    assert state["progress"]["recovered"] == "7"
+    assert "store-2" in state["progress"]["outstanding"]
+    # Once they arrive, confirming disposes of all of it and completes the location.
     world.append([ev.receive("S2", "4", frm="retail-dc", at="store-2", gtin=SALAD)], actor="retail")
     confirm_removal(world, "R-2026-001", actor="retail", location="store-2")
-    assert progress(world, "R-2026-001")["progress"]["recovered"] == "34"
+    state = progress(world, "R-2026-001")
+    assert state["progress"]["recovered"] == "34"
+    assert state["progress"]["in_transit"] == "0"
+    store2 = next(x for x in state["locations"] if x["location"] == "store-2")
+    assert (store2["complete"], store2["on_hand"], store2["in_transit"]) == (True, "0", "0")
+    assert state["progress"]["complete"] is False
 
     # Only a location's own organisation confirms; closing waits for every location.
     with pytest.raises(RecallConflict, match="another organisation"):
@@ -110,6 +154,8 @@ def test_recall_of_a_lettuce_lot(world: Ledger, ev: Events) -> None:
     closed = close_recall(world, "R-2026-001", actor="farm")
     assert closed.status == "closed"
     assert closed.outstanding == []
+    assert closed.as_dict()["progress"]["complete"] is True
+    assert closed.as_dict()["progress"]["confirmed"] == 5
     assert format_micro(closed.recovered) == format_micro(closed.at_risk) == "110"
     with pytest.raises(RecallConflict, match="closed"):
         confirm_removal(world, "R-2026-001", actor="farm", location="farm-field-1")
@@ -124,12 +170,15 @@ def test_confirm_without_disposal_requires_empty_shelves(world: Ledger, ev: Even
         world, actor="fresh", starts=[s2], reason="x", classification="II", recall_id="R2"
     )
     assert recall.outstanding == ["store-2"]  # the plant and the DC hold none of S2
-    with pytest.raises(RecallConflict, match="store-2 still holds 15 of"):
+    with pytest.raises(RecallConflict, match=r"4 kg of 00012345678905/S2 .* in transit"):
+        confirm_removal(world, "R2", actor="retail", location="store-2", dispose=False)
+    world.append([ev.receive("S2", "4", frm="retail-dc", at="store-2", gtin=SALAD)], actor="retail")
+    with pytest.raises(RecallConflict, match="store-2 still holds 19 of"):
         confirm_removal(world, "R2", actor="retail", location="store-2", dispose=False)
     with pytest.raises(RecallConflict, match="nothing at risk"):
         confirm_removal(world, "R2", actor="retail", location="retail-dc")
     world.append(
-        [ev.leave("dispose", "S2", "15", at="store-2", gtin=SALAD, reason="recall")],
+        [ev.leave("dispose", "S2", "19", at="store-2", gtin=SALAD, reason="recall")],
         actor="retail",
     )
     done = confirm_removal(world, "R2", actor="retail", location="store-2", dispose=False)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pytest
 
+from api.app import create_app
 from ledger import orders
 from ledger.errors import EventValidationError
 from ledger.forecast import forecast
@@ -18,6 +20,7 @@ from ledger.log import Ledger
 from ledger.masterdata import create_product
 from ledger.replenishment import accept, suggest
 from ledger.terms import SupplierTerms, set_suppliers, set_terms, suppliers_of
+from tests.api_fixtures import ApiClient, make_keys
 from tests.conftest import SALAD, TOMATO
 
 TODAY = date(2026, 11, 20)
@@ -246,3 +249,83 @@ def test_suppliers_are_checked_and_replaced_whole(store: Ledger) -> None:
     assert suppliers_of(store.engine, SALAD) == [SupplierTerms("retail-dc", 1)]  # unchanged
     assert set_suppliers(store.engine, SALAD, []) == []
     assert by_gtin(store)[SALAD].supplier_location == "retail-dc"  # the terms' supplier
+
+
+BULK = "09506000134352"  # a GTIN of its own: a sack sold now and then, once in bulk
+
+
+def test_intermittent_lumpy_demand_is_not_over_ordered_and_names_its_supplier(
+    store: Ledger,
+) -> None:
+    # A slow seller (10 to 20 every 8 to 11 days) whose first sale was a bulk buy of 120,
+    # over a 14-day lead time: the old levels, from Croston's rate and a normal spread of
+    # the lumpy daily errors, asked for hundreds.
+    create_product(store.engine, BULK, org_id="farm", description="Rice, 5 kg sack", unit="each")
+    set_terms(store.engine, BULK, lead_time_days=14)  # no supplier in the terms
+    start = TODAY - timedelta(days=56)
+    sales = [(1, 120), (9, 10), (20, 20), (28, 10), (37, 20), (45, 10), (53, 20)]
+    lot = {"gtin": BULK, "lot": "RICE1"}
+    store.append(
+        [_event("register", "store-1", start, lot=lot, quantity=str(sum(q for _, q in sales)),
+                unit="each", product="Rice", expiry="2027-06-30")]
+        + [_event("sell", "store-1", start + timedelta(d), lot=lot, quantity=str(q), unit="each")
+           for d, q in sales],
+        actor="retail",
+    )  # fmt: skip
+    history = np.zeros((1, 56))
+    for d, q in sales:
+        history[0, d] = q
+    old = forecast(history)
+    cover = 14 + 1
+    old_order_up_to = float(
+        old.daily[0].mean() * cover + NormalDist().inv_cdf(0.95) * old.sigma[0] * math.sqrt(cover)
+    )
+    assert old.method[0] == "intermittent"
+    assert old_order_up_to > 250  # what the old code suggested with nothing on hand
+
+    found = by_gtin(store)
+    rice = found[BULK]
+    assert "Regular demand" in found[SALAD].explain["explanation"]
+    x = rice.explain
+    assert x["method"] == "intermittent"
+    sums = np.convolve(history[0, 1:], np.ones(cover), "valid")  # since the first sale
+    assert x["intermittent"]["windows"] == len(sums) == 41
+    assert x["intermittent"]["max_demand_over_window"] == sums.max() == 130
+    # 95% of the 15-day windows since the first sale saw at most this much: what is ordered.
+    q95 = float(np.quantile(sums, 0.95, method="inverted_cdf"))
+    assert x["order_up_to"] == q95
+    assert 20 <= float(rice.quantity) == q95 <= 40  # covers two sales, not the one bulk buy
+    assert x["position"] == 0
+    assert "Intermittent demand" in x["explanation"]
+    assert "95% of those windows" in x["explanation"]
+    # No ordering terms name a supplier: the product's registering organisation is named
+    # (at its location), but nothing is ordered from it unasked.
+    assert rice.supplier_location is None
+    assert rice.supplier == {
+        "location": "farm-field-1",
+        "location_name": "Farm Field 1",
+        "org_id": "farm",
+        "org_name": "Green Valley Farm",
+        "source": "the product's registering organisation (no ordering terms name a supplier)",
+    }
+    assert BULK not in {line.gtin for o in accept(store, "store-1", actor="retail", today=TODAY)
+                        for line in o.lines}  # fmt: skip
+
+    # The terms' supplier is named by its names, and over HTTP too.
+    set_terms(store.engine, BULK, lead_time_days=14, supplier_location="retail-dc")
+    keys = make_keys(store)
+    api = ApiClient(create_app(store))
+    try:
+        r = api.get("/v1/replenishment/store-1", key=keys.manager)
+    finally:
+        api.close()
+    assert r.status_code == 200, r.text
+    rice_now = next(s for s in r.json() if s["gtin"] == BULK)
+    assert (rice_now["supplier_location"], rice_now["quantity"]) == ("retail-dc", rice.quantity)
+    assert rice_now["supplier"] == {
+        "location": "retail-dc",
+        "location_name": "Retail Dc",
+        "org_id": "retail",
+        "org_name": "Corner Grocers",
+        "source": "product terms",
+    }

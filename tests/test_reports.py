@@ -3,13 +3,20 @@ supplier scorecards."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
+import pytest
+
+from api.app import create_app
+from api.cli import main
 from ledger import orders, reports
+from ledger.config import Settings
 from ledger.log import Ledger
 from ledger.masterdata import create_product
 from ledger.terms import set_terms
+from tests.api_fixtures import ApiClient, make_keys
 from tests.conftest import LETTUCE, SALAD, TOMATO, Events
 from tests.test_orders import DAY1, DAY2, DAY3, place, shop  # noqa: F401 - the fixture
 
@@ -104,3 +111,82 @@ def test_supplier_scorecard(shop: Ledger) -> None:  # noqa: F811 - the fixture
     assert [
         c["supplier_org"] for c in reports.supplier_scorecards(shop.engine, viewer="fresh")
     ] == ["fresh"]
+
+
+def test_inventory_value_splits_sellable_held_and_expired(
+    world: Ledger, ev: Events, capsys: pytest.CaptureFixture[str], settings: Settings
+) -> None:
+    create_product(world.engine, LETTUCE, org_id="retail", description="Romaine", unit="kg")
+    create_product(world.engine, TOMATO, org_id="retail", description="Vine tomatoes", unit="kg")
+    for gtin in (LETTUCE, TOMATO):
+        set_terms(world.engine, gtin, unit_cost="2")
+    dc = "retail-dc"
+    salad = ev.register("SAL", "7", location=dc, gtin=SALAD, expiry="2099-01-01")
+    salad["product"] = "House salad"  # no product master data: the lots' own description
+    world.append(
+        [
+            ev.register("FRESH", "30", location=dc, expiry="2099-01-01"),
+            ev.register("OLD", "10", location=dc, expiry="2026-11-25"),
+            ev.register("HELD", "20", location=dc, expiry="2099-01-01"),
+            ev.register("TOMX", "5", location=dc, gtin=TOMATO, expiry="2026-11-25"),
+            salad,
+            ev.hold("HELD", at=dc),
+            ev.hold("TOMX", at=dc, gtin=TOMATO),  # held and expired: expired
+            ev.leave("sell", "FRESH", "14", at=dc, **_at("2026-11-20")),
+        ],
+        actor="retail",
+    )
+    found = {
+        v.gtin: v
+        for v in reports.inventory_value(world.engine, viewer="retail", today=date(2026, 12, 1))
+    }
+    lettuce, tomato = found[LETTUCE], found[TOMATO]
+    assert (lettuce.product, lettuce.unit) == ("Romaine", "kg")
+    assert (lettuce.on_hand, lettuce.value) == ("46", "92")
+    assert (lettuce.sellable, lettuce.sellable_value) == ("16", "32")
+    assert (lettuce.held, lettuce.held_value) == ("20", "40")
+    assert (lettuce.expired, lettuce.expired_value) == ("10", "20")
+    assert lettuce.daily_sales == "0.5"  # 14 over 28 days
+    assert lettuce.days_of_supply == 32.0  # of the 16 sellable, not of all 46
+    assert (tomato.product, tomato.sellable, tomato.held, tomato.expired) == (
+        "Vine tomatoes", "0", "0", "5"
+    )  # fmt: skip
+    assert tomato.days_of_supply is None
+    assert (found[SALAD].product, found[SALAD].sellable) == ("House salad", "7")
+    # The day of its expiry a lot is still sellable, as a sale of it is.
+    on_the_day = reports.inventory_value(world.engine, viewer="retail", today=date(2026, 11, 25))
+    assert {v.gtin: v.expired for v in on_the_day} == {LETTUCE: "0", TOMATO: "0", SALAD: "0"}
+
+    # Every report names the products it lists.
+    abc = reports.abc_classes(
+        world.engine, viewer="retail", start=date(2026, 11, 1), end=date(2026, 12, 1)
+    )
+    assert [(a.gtin, a.product) for a in abc] == [(LETTUCE, "Romaine")]
+    world.append(
+        [ev.leave("dispose", "SAL", "1", at=dc, gtin=SALAD, reason="spoilage")], actor="retail"
+    )
+    shrink = reports.shrinkage(
+        world.engine, viewer="retail", start=date(2026, 11, 1), end=date(2099, 1, 1)
+    )
+    assert [(x.gtin, x.product, x.quantity) for x in shrink] == [(SALAD, "House salad", "1")]
+
+    # Over HTTP (today is after 2026-11-25) and from the shell, the same split and names.
+    keys = make_keys(world)
+    api = ApiClient(create_app(world))
+    try:
+        r = api.get("/v1/reports/inventory-value", key=keys.manager)
+        assert r.status_code == 200, r.text
+        lines = {line["gtin"]: line for line in r.json()}
+    finally:
+        api.close()
+    assert {k: lines[LETTUCE][k] for k in ("product", "sellable", "held", "expired")} == {
+        "product": "Romaine", "sellable": "16", "held": "20", "expired": "10"
+    }  # fmt: skip
+    assert (lines[LETTUCE]["held_value"], lines[LETTUCE]["expired_value"]) == ("40", "20")
+    code = main(["stock", "report", "value", "--org", "retail", "--json", "--data-dir",
+                 str(settings.data_dir), "--database-url", settings.database_url])  # fmt: skip
+    assert code == 0
+    shown = {line["gtin"]: line for line in json.loads(capsys.readouterr().out)}
+    assert shown[TOMATO]["product"] == "Vine tomatoes"
+    assert (shown[TOMATO]["expired"], shown[TOMATO]["expired_value"]) == ("5", "10")
+    assert (shown[SALAD]["product"], shown[SALAD]["sellable"]) == ("House salad", "6")

@@ -1,20 +1,56 @@
 """``lotledger recall GTIN/LOT``: a recall lookup from the command line.
 
 The same answer as ``GET /v1/trace``: every (lot, location) reached, forward or backward,
-printed as a table (or, with ``--json``, the API's JSON document).
+with what was produced, received, shipped, is in transit to it, on hand, sold or used and
+disposed of there; printed as a table, as CSV (``--csv``) or as the API's JSON (``--json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
 
 from api.commands import add_database_options, open_ledger
 from ledger.quantity import format_micro
-from ledger.trace import TraceResult, TraceStart, trace
+from ledger.trace import TraceNode, TraceResult, TraceStart, trace
 
-HEADER = ("lot", "location", "depth", "received", "on hand", "sold/used", "disposed", "path")
+HEADER = (
+    "lot",
+    "product",
+    "location",
+    "depth",
+    "produced",
+    "received",
+    "shipped",
+    "in transit",
+    "on hand",
+    "sold/used",
+    "disposed",
+    "path",
+)
+NUMERIC = frozenset(range(3, 11))
+CSV_HEADER = (
+    "gtin",
+    "lot",
+    "product",
+    "unit",
+    "location",
+    "location_name",
+    "org_id",
+    "held",
+    "depth",
+    "produced",
+    "received",
+    "shipped",
+    "in_transit",
+    "on_hand",
+    "sold_or_used",
+    "disposed",
+    "path",
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("lots", nargs="+", metavar="GTIN/LOT")
     parser.add_argument("--direction", choices=["forward", "backward"], default="forward")
     parser.add_argument("--max-depth", type=int, default=None, metavar="N")
-    parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    output.add_argument("--csv", action="store_true", help="print the table as CSV")
     add_database_options(parser)
     parser.set_defaults(handler=run)
 
@@ -40,32 +78,38 @@ def parse_start(value: str) -> TraceStart | None:
     return TraceStart(gtin, lot, location or None)
 
 
+def _path(result: TraceResult, node: TraceNode) -> str:
+    hops = result.path(node)
+    return " > ".join(
+        [f"{h.from_lot}@{h.from_location}" for h in hops[:1]]
+        + [f"{h.to_lot}@{h.to_location}" for h in hops]
+    )
+
+
 def table(result: TraceResult) -> str:
     rows = [HEADER]
     for n in result.nodes:
-        hops = result.path(n)
-        path = " > ".join(
-            [f"{h.from_lot}@{h.from_location}" for h in hops[:1]]
-            + [f"{h.to_lot}@{h.to_location}" for h in hops]
-        )
         rows.append(
             (
                 f"{n.gtin}/{n.lot}",
+                n.product,
                 n.location,
                 str(n.depth),
+                format_micro(n.produced),
                 format_micro(n.received),
+                format_micro(n.shipped),
+                format_micro(n.in_transit),
                 format_micro(n.on_hand),
                 format_micro(n.sold_or_used),
                 format_micro(n.disposed),
-                path or "(start)",
+                _path(result, n) or "(start)",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER) - 1)]
-    numeric = {2, 3, 4, 5, 6}
     lines = []
     for r in rows:
         cells = [
-            c.rjust(w) if i in numeric and r is not HEADER else c.ljust(w)
+            c.rjust(w) if i in NUMERIC and r is not HEADER else c.ljust(w)
             for i, (c, w) in enumerate(zip(r, widths, strict=False))
         ]
         lines.append("  ".join([*cells, r[-1]]).rstrip())
@@ -75,6 +119,41 @@ def table(result: TraceResult) -> str:
         f"{len(result.locations)} locations ({result.direction})"
     )
     return "\n".join(lines)
+
+
+def as_csv(result: TraceResult) -> str:
+    """The table as CSV: one row per (lot, location), quantities as decimal strings."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for n in result.nodes:
+        writer.writerow(
+            [
+                n.gtin,
+                n.lot,
+                n.product,
+                n.unit,
+                n.location,
+                n.location_name,
+                n.org_id,
+                "yes" if n.held else "no",
+                n.depth,
+                *(
+                    format_micro(q)
+                    for q in (
+                        n.produced,
+                        n.received,
+                        n.shipped,
+                        n.in_transit,
+                        n.on_hand,
+                        n.sold_or_used,
+                        n.disposed,
+                    )
+                ),
+                _path(result, n),
+            ]
+        )
+    return out.getvalue().rstrip("\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,5 +170,8 @@ def run(args: argparse.Namespace) -> int:
         result = trace(ledger.engine, [s for s in starts if s], args.direction, args.max_depth)
     finally:
         ledger.close()
-    print(json.dumps(result.as_dict()) if args.json else table(result))
+    if args.json:
+        print(json.dumps(result.as_dict()))
+    else:
+        print(as_csv(result) if args.csv else table(result))
     return 0

@@ -8,7 +8,9 @@ import os
 import uvicorn
 
 from api.app import NO_MIGRATE_ENV
-from api.commands import add_database_options, open_ledger
+from api.commands import add_database_options, check_ledger, open_ledger
+from api.commands import init as init_command
+from ledger.errors import LedgerNotFound
 
 #: Seconds an idle keep-alive connection stays open. uvicorn's default (5 s) is shorter
 #: than the pause of a person between two scans, so the server would close a connection
@@ -26,10 +28,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--workers", type=int, default=1, help="worker processes (several need one database)"
     )
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--init",
+        action="store_true",
+        help="where there is no ledger yet, create one first as `lotledger init` does "
+        "(printing the first admin key); without it, serve refuses to start on no ledger",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.init:
+        try:
+            check_ledger(args)
+        except LedgerNotFound:
+            _init(args)
     # Migrate (and create the signing key) once, here, before workers start.
     open_ledger(args).close()
     if args.data_dir:
@@ -48,3 +61,16 @@ def run(args: argparse.Namespace) -> int:
         timeout_keep_alive=KEEP_ALIVE_S,
     )
     return 0
+
+
+def _init(args: argparse.Namespace) -> None:
+    """Run ``lotledger init`` on the same data directory and database, with its defaults."""
+    argv = ["init"]
+    if args.data_dir:
+        argv += ["--data-dir", args.data_dir]
+    if args.database_url:
+        argv += ["--database-url", args.database_url]
+    parser = argparse.ArgumentParser(prog="lotledger")
+    init_command.register(parser.add_subparsers(dest="command"))
+    init = parser.parse_args(argv)
+    init.handler(init)

@@ -87,27 +87,50 @@ class ConfirmationIn(BaseModel):
 class RecallItemOut(BaseModel):
     gtin: str
     lot: str
+    product: str = Field(description="the lot's product description")
+    unit: str
     location: str
-    at_risk: Decimal
-    recovered: Decimal
+    at_risk: Decimal = Field(description="on hand or in transit to it when the holds went on")
+    recovered: Decimal = Field(description="disposed of or sent back since")
+    produced: Decimal = Field(description="made or registered here (harvest, packing, output)")
+    received: Decimal
+    shipped: Decimal
+    in_transit: Decimal = Field(description="shipped to this location, not yet received")
     on_hand: Decimal
+    sold_or_used: Decimal
+    disposed: Decimal
 
 
 class LocationProgressOut(BaseModel):
     location: str
+    location_name: str
     org_id: str
     at_risk: Decimal
     recovered: Decimal
+    produced: Decimal
+    received: Decimal
+    shipped: Decimal
+    in_transit: Decimal
+    on_hand: Decimal
     confirmed_at: str | None
     confirmed_by: str | None
+    complete: bool = Field(
+        description="confirmed, and none of the recalled lots on hand or in transit to it"
+    )
     items: list[RecallItemOut]
 
 
 class ProgressOut(BaseModel):
     at_risk: Decimal = Field(description="on hand or in transit when the holds went on")
     recovered: Decimal = Field(description="disposed of or sent back since")
+    in_transit: Decimal = Field(description="recalled goods still on their way to a location")
     locations: int
-    outstanding: list[str] = Field(description="locations that have not confirmed removal")
+    confirmed: int = Field(description="locations that have confirmed removal")
+    outstanding: list[str] = Field(
+        description="locations not complete: not confirmed, or with recalled stock on hand "
+        "or in transit to them"
+    )
+    complete: bool = Field(description="no location outstanding: the recall can be closed")
 
 
 class RecallOut(BaseModel):
@@ -220,6 +243,27 @@ def close_recall(recall_id: RecallId, ledger: LedgerDep, key: ManagerKey) -> Rec
     """Close the recall once every location has confirmed (409 while any is outstanding).
     The holds stay. Roles: manager of the recalling organisation."""
     return _out(recall.close_recall(ledger, recall_id, actor=key.org_id))
+
+
+@router.get(
+    "/{recall_id}/progress.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "One row per (location, lot): at risk, recovered, produced, "
+            "received, shipped, in transit, on hand, sold or used, disposed, and the "
+            "location's confirmation",
+            "content": {MEDIA_TYPES["csv"]: {}},
+        },
+        **problems(*AUTH, 404),
+    },
+)
+def recall_progress_csv(recall_id: RecallId, ledger: LedgerDep, key: ReaderKey) -> Response:
+    """The recall's progress table as CSV, for a spreadsheet. Roles: as `GET
+    /v1/recalls/{id}`."""
+    found = recall.get_recall(ledger, recall_id, viewer=viewer_of(key))
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in recall_id)
+    return attachment(recall.progress_csv(found), "csv", f"recall-{safe}-progress.csv")
 
 
 @router.get(

@@ -36,8 +36,10 @@ def _window(start: date | None, end: date | None) -> tuple[date, date]:
 def inventory_value(
     ledger: LedgerDep, key: ReaderKey, location: Annotated[str | None, Query(max_length=64)] = None
 ) -> list[reports.ValueLine]:
-    """On hand, value at unit cost and days of supply per (location, product). Roles:
-    supplier, warehouse, store, manager, regulator."""
+    """On hand and its value at unit cost per (location, product), with the product's name,
+    split into sellable (approved, within expiry), held (on hold, quarantined, recalled or
+    damaged) and expired (past its expiry date, held or not) quantities and values; days of
+    supply of the sellable stock. Roles: supplier, warehouse, store, manager, regulator."""
     return reports.inventory_value(ledger.engine, viewer=viewer_of(key), location=location)
 
 
@@ -45,8 +47,8 @@ def inventory_value(
 def abc(
     ledger: LedgerDep, key: ReaderKey, start: Start = None, end: End = None
 ) -> list[reports.AbcLine]:
-    """Products classed A, B, C by sales value. Roles: supplier, warehouse, store, manager,
-    regulator."""
+    """Products (GTIN and name) classed A, B, C by sales value. Roles: supplier,
+    warehouse, store, manager, regulator."""
     first, stop = _window(start, end)
     return reports.abc_classes(ledger.engine, viewer=viewer_of(key), start=first, end=stop)
 
