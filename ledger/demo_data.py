@@ -463,9 +463,7 @@ def load_demo(
 
     # Day by day, the salad chain's events and then the stores' range, so that every entry
     # is recorded on its event's day.
-    load_inventory_demo(
-        ledger, weeks=INVENTORY_WEEKS, today=clock.now, before_day=salad_day
-    )
+    load_inventory_demo(ledger, weeks=INVENTORY_WEEKS, today=clock.now, before_day=salad_day)
     salad_day(end)  # nothing left, unless the salad history is the longer
     result.tree_size = ledger.size()
     result.events = result.tree_size - size_before

@@ -84,8 +84,7 @@ def exports(result: DemoResult) -> str:
     lines += [
         "# locations: farm gv-field-3, packer sr-packhouse, plant fc-plant,"
         " DC cg-dc, stores cg-store-1..3",
-        "# API keys are shown once. Paste these lines into your shell for the README's"
-        " examples:",
+        "# API keys are shown once. Paste these lines into your shell for the README's examples:",
         f'export LOTLEDGER_URL="${{LOTLEDGER_URL:-{DEFAULT_URL}}}"',
     ]
     lines += [f"export {name}={shlex.quote(value)}" for name, value in v.items()]
