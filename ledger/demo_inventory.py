@@ -16,8 +16,9 @@ Call ``load_inventory_demo(ledger, today=...)`` after ``ledger.demo_data.load_de
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ledger import masterdata, orders, terms
@@ -30,6 +31,7 @@ from verifier.gs1 import check_digit
 SUPPLIER_ORG, SUPPLIER = "freshcut", "fc-plant"
 RETAIL_ORG, DC = "cornergrocer", "cg-dc"
 STORES = ("cg-store-1", "cg-store-2", "cg-store-3")
+INVENTORY_WEEKS = 6
 WEEKLY = (0.9, 0.85, 0.95, 1.0, 1.35, 1.6, 0.6)  # Monday .. Sunday
 
 
@@ -62,8 +64,30 @@ RANGE = (
 )
 
 
-def _time(day: date, hour: int) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+@dataclass(frozen=True, slots=True)
+class DemoClock:
+    """The demo's times: a day and an hour of the story, as a real UTC time before ``now``.
+
+    Days before today keep their hour. Today's hours are scaled into the part of today
+    already gone (17:00 at 09:00 is 06:22), in order, so that a story ending today writes
+    the same events at any hour and none in the future.
+    """
+
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(UTC).date()
+
+    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
+        if day > self.today:
+            raise ValueError(f"the demo's story does not go past today ({self.today})")
+        midnight = datetime.combine(day, time(), tzinfo=UTC)
+        offset = timedelta(hours=hour, minutes=minute)
+        if day < self.today:
+            return midnight + offset
+        gone = max(self.now.astimezone(UTC) - midnight - timedelta(seconds=1), timedelta())
+        return midnight + gone * (offset / timedelta(days=1))
 
 
 def _event(etype: str, location: str, when: datetime, **fields: Any) -> dict[str, Any]:
@@ -77,8 +101,10 @@ def _event(etype: str, location: str, when: datetime, **fields: Any) -> dict[str
 
 
 class _Run:
-    def __init__(self, ledger: Ledger, seed: int) -> None:
+    def __init__(self, ledger: Ledger, seed: int, clock: DemoClock) -> None:
         self.ledger = ledger
+        self.clock = clock
+        self.runs = 0  # the supplier's production runs so far
         self.rng = random.Random(seed)  # noqa: S311 - a reproducible story, not secrets
         self.pending: list[tuple[date, str, str]] = []  # (due day, step, order id)
         self.serial = 0
@@ -92,10 +118,13 @@ class _Run:
         self.serial += 1
         return f"{prefix}-{day:%y%m%d}-{self.serial:04d}"
 
+    def at(self, day: date, hour: int) -> datetime:
+        return self.clock.at(day, hour)
+
     # -- the supplier's production and the DC's weekly order ------------------------
 
     def dc_orders(self, day: date) -> None:
-        when = _time(day, 7)
+        when = self.at(day, 7)
         lines = [
             {"gtin": p.gtin, "quantity": str(_cases(p.daily * 7 * 3 * 1.3, p.case)), "unit": "each"}
             for p in RANGE
@@ -110,22 +139,23 @@ class _Run:
             orders.approve_order(self.ledger, oid, actor=RETAIL_ORG, note="weekly", when=when)
         promised = day + timedelta(days=2)
         orders.confirm_order(
-            self.ledger, oid, actor=SUPPLIER_ORG, promised_date=promised, when=_time(day, 9)
+            self.ledger, oid, actor=SUPPLIER_ORG, promised_date=promised, when=self.at(day, 9)
         )
         # The supplier produces fresh lots the day after, and ships them.
         made = day + timedelta(days=1)
+        self.runs += 1
         self.append(
             [
                 _event(
-                    "register", SUPPLIER, _time(made, 5),
-                    lot={"gtin": p.gtin, "lot": f"{p.code}{made:%y%m%d}"},
+                    "register", SUPPLIER, self.at(made, 5),
+                    lot={"gtin": p.gtin, "lot": f"{p.code}R{self.runs:02d}"},
                     quantity=str(_cases(p.daily * 7 * 3 * 1.5, p.case)), unit="each",
                     product=p.description, kind="produce",
                 )
                 for p in RANGE
             ],
             SUPPLIER_ORG,
-            _time(made, 5),
+            self.at(made, 5),
         )  # fmt: skip
         late = self.rng.random() < 0.3  # some weeks the delivery is a day late
         self.pending.append((made, "ship", oid))
@@ -138,7 +168,7 @@ class _Run:
             if store == STORES[-1] and day >= self.quiet_from:
                 continue  # the third store's manager is away: its suggestions await
             on_hand: dict[str, float] = {}
-            for item in location_stock(self.ledger.engine, store, viewer=None):
+            for item in location_stock(self.ledger.engine, store, viewer=None, today=day):
                 if item.pickable:
                     on_hand[item.gtin] = on_hand.get(item.gtin, 0) + float(item.on_hand)
             lines = []
@@ -153,28 +183,28 @@ class _Run:
             oid = self.order_id("ST", day)
             orders.place_order(
                 self.ledger, actor=RETAIL_ORG, buyer_location=store, supplier_location=DC,
-                lines=lines, order_id=oid, when=_time(day, 8),
+                lines=lines, order_id=oid, when=self.at(day, 8),
             )  # fmt: skip
             orders.confirm_order(
                 self.ledger, oid, actor=RETAIL_ORG, promised_date=day + timedelta(days=1),
-                when=_time(day, 10),
+                when=self.at(day, 10),
             )  # fmt: skip
             self.pending.append((day, "ship", oid))
             self.pending.append((day + timedelta(days=1), "receive", oid))
 
-    def sales(self, day: date) -> None:
+    def sales(self, day: date, count: bool) -> None:
         factor = WEEKLY[day.weekday()]
         for store in STORES:
-            if day.weekday() == 6:  # the Sunday morning count finds a little theft
+            if count:  # the weekly morning count finds a little theft
                 self.theft(store, day)
-            stock = location_stock(self.ledger.engine, store, viewer=None, today=day)
+            stock = _own(location_stock(self.ledger.engine, store, viewer=None, today=day))
             events = []
             by_gtin: dict[str, list[Any]] = {}
             for item in stock:  # soonest removal first
                 if item.expiry is not None and item.expiry < day.isoformat():
                     ref = {"gtin": item.gtin, "lot": item.lot}
                     events.append(
-                        _event("dispose", store, _time(day, 7), lot=ref, quantity=item.on_hand,
+                        _event("dispose", store, self.at(day, 7), lot=ref, quantity=item.on_hand,
                                unit=item.unit, reason="expired")
                     )  # fmt: skip
                 elif item.status == "approved":
@@ -191,19 +221,19 @@ class _Run:
                     if qty > 0:
                         ref = {"gtin": p.gtin, "lot": item.lot}
                         events.append(
-                            _event("sell", store, _time(day, 18), lot=ref, quantity=str(qty),
+                            _event("sell", store, self.at(day, 18), lot=ref, quantity=str(qty),
                                    unit="each")
                         )  # fmt: skip
                         demand -= qty
-            self.append(events, RETAIL_ORG, _time(day, 21))
+            self.append(events, RETAIL_ORG, self.at(day, 21))
 
     def theft(self, store: str, day: date) -> None:
-        stock = location_stock(self.ledger.engine, store, viewer=None, today=day)
+        stock = _own(location_stock(self.ledger.engine, store, viewer=None, today=day))
         counted = [i for i in stock if float(i.on_hand) >= 2 and (i.expiry or "") >= str(day)]
         if counted:
             item = self.rng.choice(counted)
             ref = {"gtin": item.gtin, "lot": item.lot}
-            when = _time(day, 6)
+            when = self.at(day, 6)
             adjust = _event("adjust", store, when, lot=ref, variance="-1", unit="each",
                             reason="theft")  # fmt: skip
             self.append([adjust], RETAIL_ORG, when)
@@ -218,7 +248,7 @@ class _Run:
                 if what == "ship":
                     actor = SUPPLIER_ORG if oid.startswith("DC") else RETAIL_ORG
                     orders.ship_order(
-                        self.ledger, oid, actor=actor, when=_time(day, 11), deliver_on=day,
+                        self.ledger, oid, actor=actor, when=self.at(day, 11), deliver_on=day,
                         partial=True,
                     )  # fmt: skip
                 else:
@@ -226,7 +256,7 @@ class _Run:
             except LedgerError:  # nothing at all to ship: the supplier cancels
                 actor = SUPPLIER_ORG if oid.startswith("DC") else RETAIL_ORG
                 orders.cancel_order(
-                    self.ledger, oid, actor=actor, reason="out of stock", when=_time(day, 12)
+                    self.ledger, oid, actor=actor, reason="out of stock", when=self.at(day, 12)
                 )
 
     def receive(self, oid: str, day: date) -> None:
@@ -244,21 +274,36 @@ class _Run:
             receipts.append(receipt)
         if receipts:
             orders.receive_order(
-                self.ledger, oid, actor=RETAIL_ORG, receipts=receipts, when=_time(day, 14)
+                self.ledger, oid, actor=RETAIL_ORG, receipts=receipts, when=self.at(day, 14)
             )
-            orders.close_order(self.ledger, oid, actor=RETAIL_ORG, when=_time(day, 15))
+            orders.close_order(self.ledger, oid, actor=RETAIL_ORG, when=self.at(day, 15))
 
 
 def _cases(units: float, case: int) -> int:
     return max(case, -(-int(units + 0.999) // case) * case)
 
 
+_GTINS = frozenset(p.gtin for p in RANGE)
+
+
+def _own(stock: list[Any]) -> list[Any]:
+    """The stock lines of this story's products (the stores also sell the salad chain's)."""
+    return [item for item in stock if item.gtin in _GTINS]
+
+
 def load_inventory_demo(
-    ledger: Ledger, *, weeks: int = 6, seed: int = 77, today: datetime | None = None
+    ledger: Ledger,
+    *,
+    weeks: int = INVENTORY_WEEKS,
+    seed: int = 77,
+    today: datetime | None = None,
+    before_day: Callable[[date], None] | None = None,
 ) -> int:
-    """Products with ordering terms, then ``weeks`` of orders and sales ending yesterday.
-    Returns the log size."""
-    end = (today or datetime.now(UTC)).date()
+    """Products with ordering terms, then ``weeks`` of orders and sales ending today (see
+    ``DemoClock``). ``before_day(day)`` runs first on each day, for another story to
+    write its day. Returns the log size."""
+    clock = DemoClock(today or datetime.now(UTC))
+    end = clock.today
     for p in RANGE:
         masterdata.create_product(
             ledger.engine, p.gtin, org_id=SUPPLIER_ORG, description=p.description, unit="each",
@@ -269,19 +314,22 @@ def load_inventory_demo(
             unit_price=p.price, removal_days=1, supplier_location=DC, lead_time_days=1,
         )  # fmt: skip
     terms.set_approval_limit(ledger.engine, RETAIL_ORG, "2500")
-    run = _Run(ledger, seed)
+    run = _Run(ledger, seed, clock)
     run.quiet_from = end - timedelta(days=6)
-    first = end - timedelta(days=7 * weeks)
-    first -= timedelta(days=first.weekday())  # a Monday
+    first = end - timedelta(days=7 * weeks - 1)
     day = first
-    while day < end:
-        if day.weekday() == 0:
+    while day <= end:
+        if before_day is not None:
+            before_day(day)
+        # The week's rhythm counts back from today: the DC orders 6 days ago, 13 days ago...
+        phase = (end - day).days % 7
+        if phase == 6:
             run.dc_orders(day)
         run.due(day)
         if day >= first + timedelta(days=3):
-            if day.weekday() in (0, 3):
+            if phase in (6, 3):
                 run.store_orders(day)
                 run.due(day)
-            run.sales(day)
+            run.sales(day, count=phase == 0)
         day += timedelta(days=1)
     return ledger.size()

@@ -142,18 +142,18 @@ def test_backward_trace_from_a_store_and_several_lots(demo: Demo) -> None:
     )
     assert r.status_code == 200, r.text
     nodes = nodes_by(r.json())
-    week = salads[1][2:]
+    lettuce, tomato = demo.data.lots["lettuce"][1], demo.data.lots["tomato"][1]
     assert set(nodes) == {
         (salads[1], "cg-store-3"),
         (salads[1], "cg-dc"),
         (salads[1], "fc-plant"),
-        (f"GV{week}", "fc-plant"),
-        (f"SR{week}", "fc-plant"),
-        (f"GV{week}", "gv-field-3"),
-        (f"SR{week}", "sr-packhouse"),
+        (lettuce, "fc-plant"),
+        (tomato, "fc-plant"),
+        (lettuce, "gv-field-3"),
+        (tomato, "sr-packhouse"),
     }
-    assert nodes[(f"SR{week}", "sr-packhouse")]["depth"] == 4
-    assert nodes[(f"SR{week}", "sr-packhouse")]["gtin"] == TOMATO
+    assert nodes[(tomato, "sr-packhouse")]["depth"] == 4
+    assert nodes[(tomato, "sr-packhouse")]["gtin"] == TOMATO
     both = demo.api.get(
         f"/v1/trace?lot={LETTUCE}/{demo.data.lots['lettuce'][0]}"
         f"&lot={LETTUCE}/{demo.data.lots['lettuce'][1]}",
@@ -168,12 +168,13 @@ def test_backward_trace_from_a_store_and_several_lots(demo: Demo) -> None:
 
 def test_product_and_date_range(demo: Demo) -> None:
     lettuce = demo.data.lots["lettuce"]
-    # The demo's four weeks start on Monday 2026-05-04; lettuce is harvested on Mondays.
-    r = demo.api.get(f"/v1/trace?gtin={LETTUCE}&from=2026-05-04&to=2026-05-10", key=demo.regulator)
+    # The demo's lettuce is harvested at 06:00 3, 10, 17 and 24 days before TODAY (06-02):
+    # on 2026-05-09, 05-16, 05-23 and 05-30.
+    r = demo.api.get(f"/v1/trace?gtin={LETTUCE}&from=2026-05-09&to=2026-05-15", key=demo.regulator)
     assert r.status_code == 200, r.text
     assert [s["lot"] for s in r.json()["starts"]] == [lettuce[0]]
     r = demo.api.get(
-        f"/v1/trace?gtin={LETTUCE}&from=2026-05-04T06:00:00Z&to=2026-05-24", key=demo.regulator
+        f"/v1/trace?gtin={LETTUCE}&from=2026-05-09T06:00:00Z&to=2026-05-29", key=demo.regulator
     )
     assert [s["lot"] for s in r.json()["starts"]] == lettuce[:3]
 
@@ -216,6 +217,7 @@ def test_roles(demo: Demo) -> None:
 
 def test_exports(demo: Demo) -> None:
     lettuce, salad = demo.data.lots["lettuce"][0], demo.data.lots["salad"][0]
+    tomato = demo.data.lots["tomato"][0]
     query = f"lot={LETTUCE}/{lettuce}"
     r = demo.api.get(f"/v1/trace/export.csv?{query}", key=demo.regulator)
     assert r.status_code == 200, r.text
@@ -241,7 +243,7 @@ def test_exports(demo: Demo) -> None:
     assert len({row["Ledger Entry"] for row in rows}) == len(rows)
     transform = rows[3]
     assert transform["Input Traceability Lot Codes"] == (
-        f"(01){LETTUCE}(10){lettuce}; (01){TOMATO}(10)SR{lettuce[2:]}"
+        f"(01){LETTUCE}(10){lettuce}; (01){TOMATO}(10){tomato}"
     )
     assert transform["Traceability Lot Code (TLC)"] == f"(01){SALAD}(10){salad}"
     assert transform["Product Description"] == "Garden salad bowl 250 g"
@@ -252,7 +254,7 @@ def test_exports(demo: Demo) -> None:
     ship = rows[1]
     assert (ship["Reference Document Type"], ship["Reference Document Number"]) == (
         "Bill of Lading",
-        f"BOL-GV-{lettuce[2:]}",
+        f"BOL-{lettuce}",
     )
     to_stores = {row["Ship-To Location"].split(",")[1].strip() for row in rows[6:9]}
     assert to_stores == {"High Street", "Station Road", "Market Square"}
