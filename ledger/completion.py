@@ -214,8 +214,12 @@ def _approval_limits(conn: Connection, orgs: set[str]) -> dict[str, int]:
     return limits
 
 
-def _may_be_gln(value: object) -> bool:
-    return isinstance(value, str) and len(value) == GLN_LENGTH and value.isdigit()
+#: Per event type, the location field it has besides ``location``.
+_OTHER_LOCATION = {
+    "ship": "to_location",
+    "receive": "from_location",
+    "order_placed": "supplier_location",
+}
 
 
 def resolve_locations(
@@ -228,11 +232,20 @@ def resolve_locations(
     id: a GLN becomes the id of the location registered with it. Raises
     ``EventValidationError`` with a problem for every 13-digit value that is neither a
     location id nor a known GLN. The lists' items are replaced, never changed in place."""
+    # On the write path for every batch: a few string checks an event, no lookups when no
+    # value has a GLN's 13 digits (schema-checked location ids are strings).
     wanted: dict[int, list[str]] = {}
+    other_of = _OTHER_LOCATION.get
     for i in indexes:
-        fields = [f for f in LOCATION_FIELDS if _may_be_gln(dumped[i].get(f))]
-        if fields:
-            wanted[i] = fields
+        d = dumped[i]
+        location = d["location"]
+        if len(location) == GLN_LENGTH and location.isdigit():
+            wanted[i] = ["location"]
+        other = other_of(d["type"])
+        if other is not None:
+            value = d[other]
+            if len(value) == GLN_LENGTH and value.isdigit():
+                wanted.setdefault(i, []).append(other)
     if not wanted:
         return  # no value looks like a GLN: nothing to ask the database
     values = sorted({dumped[i][f] for i, fields in wanted.items() for f in fields})

@@ -162,3 +162,19 @@ def test_a_gln_of_another_organisation_is_still_not_yours(glns: Ledger, ev: Even
         assert entry["event"]["location"] == "farm-gln-field"
     finally:
         client.close()
+
+
+def test_an_order_names_its_supplier_by_gln(glns: Ledger, ev: Events) -> None:
+    order = ev._base(
+        "order_placed",
+        STORE_GLN,
+        order_id="PO-GLN-1",
+        supplier_location=FIELD_GLN,
+        lines=[{"gtin": "09506000134352", "quantity": "10", "unit": "kg", "unit_price": "2"}],
+    )
+    glns.append([order], actor="retail")
+    logged = logged_event(glns, 0)
+    assert (logged["location"], logged["supplier_location"]) == (
+        "retail-gln-store",
+        "farm-gln-field",
+    )
