@@ -15,6 +15,15 @@ hashed, with what the master data says *now*:
   organisation's approval limit. Only the ledger sets it; a client that sends it is
   refused.
 
+Before any of that, and before idempotency is settled, ``resolve_locations`` replaces a
+GLN given as ``location``, ``from_location``, ``to_location`` or ``supplier_location``
+with the id of the location registered with that GLN: the logged event always names
+locations by id, whichever of the two the client sent. A value that is a location id
+stays as it is (an id wins over a GLN that happens to have the same digits); a 13-digit
+value that is neither gets a problem naming the GLN, or saying that its check digit is
+wrong. A resent event matches its logged original whether it names a location by id or
+by GLN.
+
 The logged event is the completed one, so a verifier reads the same fields the
 projector used. Idempotency compares a resent event with the logged one as the client
 sent it (``as_sent``): the fields the ledger filled in are left out of the comparison
@@ -33,13 +42,16 @@ from sqlalchemy import Connection, select
 
 from ledger import events as ev
 from ledger.bulk import select_in
-from ledger.errors import Problem
+from ledger.errors import EventValidationError, Problem
 from ledger.projection_orders import DEFAULT_APPROVAL_LIMIT, order_value
 from ledger.quantity import format_micro, parse_decimal
-from ledger.schema import OrderPolicy, Product, ProductTerms
+from ledger.schema import Location, OrderPolicy, Product, ProductTerms
+from verifier.gs1 import GLN_LENGTH, IdentifierError, validate_gln
 
 _CHUNK = 400
 _COMPLETED = ("register", "transform", "order_placed")
+#: The fields that name a location, in every event type that has them.
+LOCATION_FIELDS = ("location", "from_location", "to_location", "supplier_location")
 
 
 # Remembered: a pure function of two values, and a batch's events mostly share their day and
@@ -200,3 +212,90 @@ def _approval_limits(conn: Connection, orgs: set[str]) -> dict[str, int]:
             )
         )
     return limits
+
+
+#: Per event type, the location field it has besides ``location``.
+_OTHER_LOCATION = {
+    "ship": "to_location",
+    "receive": "from_location",
+    "order_placed": "supplier_location",
+}
+
+
+def resolve_locations(
+    conn: Connection,
+    events: list[BaseModel],
+    dumped: list[dict[str, Any]],
+    indexes: Iterable[int],
+) -> None:
+    """Name every location of ``events[i]`` and ``dumped[i]`` (each of ``indexes``) by its
+    id: a GLN becomes the id of the location registered with it. Raises
+    ``EventValidationError`` with a problem for every 13-digit value that is neither a
+    location id nor a known GLN. The lists' items are replaced, never changed in place."""
+    # On the write path for every batch: a few string checks an event, no lookups when no
+    # value has a GLN's 13 digits (schema-checked location ids are strings).
+    wanted: dict[int, list[str]] = {}
+    other_of = _OTHER_LOCATION.get
+    for i in indexes:
+        d = dumped[i]
+        location = d["location"]
+        if len(location) == GLN_LENGTH and location.isdigit():
+            wanted[i] = ["location"]
+        other = other_of(d["type"])
+        if other is not None:
+            value = d[other]
+            if len(value) == GLN_LENGTH and value.isdigit():
+                wanted.setdefault(i, []).append(other)
+    if not wanted:
+        return  # no value looks like a GLN: nothing to ask the database
+    values = sorted({dumped[i][f] for i, fields in wanted.items() for f in fields})
+    ids: set[str] = set()
+    by_gln: dict[str, str] = {}
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start : start + _CHUNK]
+        rows = conn.execute(
+            select(Location.id, Location.gln).where(
+                Location.id.in_(chunk) | Location.gln.in_(chunk)
+            )
+        )
+        for location_id, gln in rows:
+            ids.add(str(location_id))
+            if gln is not None:
+                by_gln[str(gln)] = str(location_id)
+    problems: list[Problem] = []
+    for i, fields in wanted.items():
+        update: dict[str, str] = {}
+        for f in fields:
+            value = dumped[i][f]
+            if value in ids:
+                continue
+            if value in by_gln:
+                update[f] = by_gln[value]
+                continue
+            try:
+                validate_gln(value)
+            except IdentifierError as exc:
+                reason = str(exc).removeprefix(f"GLN {value}: ")
+                problems.append(
+                    Problem(
+                        i,
+                        f,
+                        f"unknown location {value!r}: no location has this id, and as a GLN "
+                        f"its {reason}",
+                    )
+                )
+                continue
+            problems.append(
+                Problem(
+                    i,
+                    f,
+                    f"unknown GLN {value}: no location is registered with it "
+                    "(give the location's id, or register the GLN on its location)",
+                )
+            )
+        if update and not problems:
+            events[i] = events[i].model_copy(update=update)
+            dumped[i] = {**dumped[i], **update}
+    if problems:
+        problems.sort(key=lambda p: (p.index, LOCATION_FIELDS.index(p.field)))
+        raise EventValidationError(problems)

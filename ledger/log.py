@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, upda
 
 from ledger import tree
 from ledger.bulk import insert_rows, select_in
-from ledger.completion import as_sent, complete, server_field_problems
+from ledger.completion import as_sent, complete, resolve_locations, server_field_problems
 from ledger.config import Settings
 from ledger.db import (
     WAL_BACKSTOP_PAGES,
@@ -209,6 +209,8 @@ class Ledger:
 
         with write_transaction(self.engine) as conn:
             head = _lock_head(conn)
+            # GLNs become location ids first: a resend matches its original either way.
+            resolve_locations(conn, events, dumped, range(len(events)))
             receipts = _settle_idempotency(conn, events, dumped)
             fresh = [i for i in range(len(events)) if i not in receipts]
             if not fresh:

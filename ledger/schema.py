@@ -252,6 +252,18 @@ class ApiKey(Base):
     revoked_at: Mapped[str | None] = mapped_column(String(40))
 
 
+class StaffSession(Base):
+    """A signed-in /scan session: only the SHA-256 of its random token is stored, with the
+    key it acts for (a revoked key ends it) and when it expires (Unix seconds)."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[Hash] = mapped_column(primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
 # -- inventory and ordering (issue 7) ---------------------------------------------
 # Read models below are rebuilt by replaying the log; ProductTerms and OrderPolicy are
 # master data, like products.

@@ -4,15 +4,19 @@ the scan pages' sign-in, CSRF and recording rules (the browser test drives them 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Iterator
 from html import unescape
 
 import pytest
+from sqlalchemy import text
 
 from api.app import create_app
-from api.routers.resolver import RESOLVER_BASE_ENV, negotiate
+from api.routers.resolver import RESOLVER_BASE_ENV, SESSION_COOKIE, negotiate
+from ledger import sessions
+from ledger.keys import list_keys, revoke_key
 from ledger.log import Ledger
 from tests.api_fixtures import ApiClient, Keys, make_keys
 from tests.conftest import LETTUCE, Events
@@ -227,18 +231,29 @@ def test_negotiate(accept: str | None, media: str) -> None:
 ORIGIN = {"Origin": BASE}
 
 
-def sign_in(client: ApiClient, key: str) -> None:
+def sign_in(client: ApiClient, key: str) -> str:
+    """Sign in with ``key``; the session token the cookie holds."""
     r = client.post("/scan/session", data={"key": key}, headers=ORIGIN)
     assert r.status_code == 303
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie
-    assert "SameSite=strict" in cookie
+    assert "SameSite=lax" in cookie
     assert "Secure" not in cookie  # plain http here; https sets it
-    client._client.cookies.set("lotledger_key", key)
+    token = cookie.split(";")[0].removeprefix(f"{SESSION_COOKIE}=")
+    assert token.startswith("ls_")
+    assert key not in cookie
+    assert client._client.cookies.get(SESSION_COOKIE) == token  # kept, as a browser would
+    return token
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
+    assert found is not None, "no CSRF token in the page"
+    return found.group(1)
 
 
 def test_scan_sign_in(env: tuple[ApiClient, Keys, Ledger]) -> None:
-    client, keys, _ = env
+    client, keys, ledger = env
     r = client.get("/scan")
     assert 'action="/scan/session"' in r.text
     r = client.post("/scan/session", data={"key": "ll_wrong"}, headers=ORIGIN)
@@ -250,10 +265,33 @@ def test_scan_sign_in(env: tuple[ApiClient, Keys, Ledger]) -> None:
     assert r.status_code == 403
     r = client.post("/scan/session", data={"key": keys.store})  # neither Origin nor Referer
     assert r.status_code == 403
-    sign_in(client, keys.store)
+    token = sign_in(client, keys.store)
     r = client.get("/scan")
     assert "retail · store" in unescape(r.text)
     assert 'id="code"' in r.text
+    # The database holds the token's hash only, never the token nor the key.
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(text("SELECT token_hash, key_id FROM staff_sessions")).all()
+    assert [bytes(h) for h, _ in rows] == [hashlib.sha256(token.encode()).digest()]
+    # The key itself in the cookie is not a session.
+    client._client.cookies.clear()
+    client._client.cookies.set(SESSION_COOKIE, keys.store)
+    assert 'action="/scan/session"' in client.get("/scan").text
+
+
+def test_a_session_ends_with_its_key_and_its_time(env: tuple[ApiClient, Keys, Ledger]) -> None:
+    client, keys, ledger = env
+    token = sign_in(client, keys.dc)
+    assert sessions.session_key(ledger.engine, token) is not None
+    later = time.time() + sessions.SESSION_SECONDS + 1
+    assert sessions.session_key(ledger.engine, token, now=later) is None
+    key_id = next(k.id for k in list_keys(ledger.engine, "retail") if k.role == "warehouse")
+    revoke_key(ledger.engine, key_id)
+    r = client.get("/scan")
+    assert 'action="/scan/session"' in r.text  # signed out: the sign-in form
+    r = client.post("/scan/record", data={"gtin": LETTUCE, "lot": LOT}, headers=ORIGIN)
+    assert r.status_code == 401
+    assert "Your session has ended" in r.text
 
 
 def test_scan_open_and_record(env: tuple[ApiClient, Keys, Ledger]) -> None:
@@ -264,9 +302,11 @@ def test_scan_open_and_record(env: tuple[ApiClient, Keys, Ledger]) -> None:
     page = text_of(r.text)
     assert "Romaine lettuce" in page
     assert "Record receipt" in page
+    assert "Record sale" in page
     # The pending shipment from the farm to store-1 is preselected.
     assert re.search(r'<option value="farm-field-1" selected>', r.text)
     assert re.search(r'<option value="store-1" selected>', r.text)
+    csrf = csrf_of(r.text)
     event_id = re.search(
         r'name="action" value="receive"><input type="hidden" name="event_id" value="([^"]+)"',
         r.text,
@@ -275,6 +315,7 @@ def test_scan_open_and_record(env: tuple[ApiClient, Keys, Ledger]) -> None:
     form = {
         "gtin": LETTUCE,
         "lot": LOT,
+        "csrf": csrf,
         "action": "receive",
         "event_id": event_id.group(1),
         "location": "store-1",
@@ -297,19 +338,107 @@ def test_scan_open_and_record(env: tuple[ApiClient, Keys, Ledger]) -> None:
     assert r.status_code == 200
     assert "Already recorded" in r.text
     assert ledger.size() == 3
+    # The same form sent back with another quantity is not a new receipt.
+    r = client.post("/scan/record", data=form | {"quantity": "41"}, headers=ORIGIN)
+    assert r.status_code == 409
+    assert "this form was already recorded (entry 2) with other values" in text_of(r.text)
+    assert ledger.size() == 3
     # A count of 38 records an adjustment of -2; a matching count records nothing.
-    count = {"gtin": LETTUCE, "lot": LOT, "action": "count", "location": "store-1"}
+    count = {"gtin": LETTUCE, "lot": LOT, "csrf": csrf, "action": "count", "location": "store-1"}
     r = client.post("/scan/record", data=count | {"counted": "38"}, headers=ORIGIN)
     assert r.status_code == 201
     assert "Recorded: adjust -2 kg at store-1" in text_of(r.text)
     r = client.post("/scan/record", data=count | {"counted": "38"}, headers=ORIGIN)
     assert "nothing recorded" in r.text
     assert ledger.size() == 4
+    # A sale of 5 leaves 33 on the shelf.
+    sell = count | {"action": "sell", "quantity": "5"}
+    r = client.post("/scan/record", data=sell, headers=ORIGIN)
+    assert r.status_code == 201
+    assert "Recorded: sell 5 kg at store-1" in text_of(r.text)
+    assert re.search(r"<dt>store-1</dt><dd>33 kg</dd>", r.text)
     # The lot page now shows the store's history to the signed-in staff member.
     r = client.get(LOT_PATH, headers=HTML)
     assert 'id="history"' in r.text
     assert 'data-seq="2"' in r.text
     assert 'data-seq="3"' in r.text
+
+
+def test_receive_from_and_ship_to_offer_own_locations(
+    env: tuple[ApiClient, Keys, Ledger], ev: Events
+) -> None:
+    client, keys, ledger = env
+    ledger.append([ev.receive(LOT, "40", frm="farm-field-1", at="store-1")], actor="retail")
+    sign_in(client, keys.dc)
+    r = client.get("/scan", params={"code": f"{BASE}{LOT_PATH}"})
+    receive = r.text[r.text.index('id="receive-from"') : r.text.index('id="receive-qty"')]
+    ship = r.text[r.text.index('id="ship-to"') : r.text.index('id="ship-qty"')]
+    for select in (receive, ship):
+        own = select[select.index("Your organisation") : select.index("Other organisations")]
+        assert re.findall(r'value="([^"]+)"', own) == ["retail-dc", "store-1", "store-2"]
+        others = select[select.index("Other organisations") :]
+        assert re.findall(r'value="([^"]+)"', others) == ["farm-field-1", "fresh-plant"]
+
+
+def test_errors_name_the_field_in_words_and_keep_what_was_typed(
+    env: tuple[ApiClient, Keys, Ledger],
+) -> None:
+    client, keys, ledger = env
+    sign_in(client, keys.store)
+    csrf = csrf_of(client.get("/scan", params={"code": f"{BASE}{LOT_PATH}"}).text)
+    form = {
+        "gtin": LETTUCE,
+        "lot": LOT,
+        "csrf": csrf,
+        "action": "receive",
+        "event_id": "0190f0a0-0000-7000-8000-000000000001",
+        "location": "store-2",  # the shipment went to store-1
+        "from_location": "farm-field-1",
+        "quantity": "12.5",
+    }
+    r = client.post("/scan/record", data=form, headers=ORIGIN)
+    assert r.status_code == 409
+    html = r.text
+    # The receive form is open again with what was typed and chosen.
+    assert re.search(r'<details class="action" open>\s*<summary class="receive"', html)
+    assert 'id="receive-qty" name="quantity" inputmode="decimal" required value="12.5"' in html
+    assert 'value="0190f0a0-0000-7000-8000-000000000001"' in html
+    at = html[
+        html.index('id="receive-at"') : html.index("</select>", html.index('id="receive-at"'))
+    ]
+    assert '<option value="store-2" selected>' in at
+    page = text_of(html)
+    assert "Not recorded: no open shipment of lot" in page
+    assert 'tick "No shipment was recorded for this"' in page
+    assert "unsolicited" not in page.replace("No shipment was recorded", "")
+    assert ledger.size() == 2
+    # A quantity that is not a number: the reason sits under the quantity field.
+    r = client.post(
+        "/scan/record", data=form | {"location": "store-1", "quantity": "12,5"}, headers=ORIGIN
+    )
+    assert r.status_code == 422
+    error = re.search(
+        r'<p class="field-error" role="alert" id="receive-quantity-error">([^<]+)', r.text
+    )
+    assert error is not None
+    assert "type a number such as 12 or 12.5" in unescape(error.group(1))
+    assert 'value="12,5" aria-invalid="true"' in r.text
+    # Shipping more than is on hand: the reason is at the quantity, in plain words.
+    ship = form | {"action": "ship", "location": "store-1", "to_location": "store-2"}
+    r = client.post("/scan/record", data=ship | {"quantity": "3"}, headers=ORIGIN)
+    assert r.status_code == 409
+    error = re.search(r'id="ship-quantity-error">([^<]+)', r.text)
+    assert error is not None
+    assert "Cannot ship 3 kg of lot" in unescape(error.group(1))
+    assert "0 on hand" in unescape(error.group(1))
+    assert "Not recorded: check Quantity below." in text_of(r.text)
+    # Shipping to the location it is at: the reason is at To, without the API's field name.
+    r = client.post("/scan/record", data=ship | {"to_location": "store-1"}, headers=ORIGIN)
+    error = re.search(r'id="ship-to_location-error">([^<]+)', r.text)
+    assert error is not None
+    assert unescape(error.group(1)) == "A shipment must go to another location"
+    assert "to_location" not in text_of(r.text)
+    assert ledger.size() == 2
 
 
 def test_scan_refusals(env: tuple[ApiClient, Keys, Ledger], ev: Events) -> None:
@@ -320,34 +449,66 @@ def test_scan_refusals(env: tuple[ApiClient, Keys, Ledger], ev: Events) -> None:
     assert "Not a lot label" in r.text
     r = client.get("/scan", params={"code": f"(01){LETTUCE}(10)NOPE"})
     assert r.status_code == 404
-    form = {"gtin": LETTUCE, "lot": LOT, "action": "dispose", "quantity": "1", "reason": "damage"}
+    csrf = csrf_of(r.text)
+    form = {
+        "gtin": LETTUCE,
+        "lot": LOT,
+        "csrf": csrf,
+        "action": "dispose",
+        "quantity": "1",
+        "reason": "damage",
+    }
     # Another organisation's location.
     r = client.post("/scan/record", data=form | {"location": "farm-field-1"}, headers=ORIGIN)
     assert r.status_code == 403
     # More than the store holds.
     r = client.post("/scan/record", data=form | {"location": "store-1"}, headers=ORIGIN)
     assert r.status_code == 409
-    assert "cannot dispose 1 kg" in text_of(r.text)
+    assert "Cannot dispose 1 kg" in text_of(r.text)
     r = client.post(
         "/scan/record", data=form | {"location": "store-1", "quantity": "x"}, headers=ORIGIN
     )
     assert r.status_code == 422
-    # Cross-site POSTs are refused before anything is recorded.
-    r = client.post(
-        "/scan/record",
-        data=form | {"location": "store-1"},
-        headers={"Origin": "https://evil.example"},
-    )
+    # Cross-site POSTs, and POSTs without the page's CSRF token, are refused before
+    # anything is recorded, even for a movement the ledger would accept.
+    receive = form | {
+        "action": "receive",
+        "location": "store-1",
+        "from_location": "farm-field-1",
+        "quantity": "1",
+    }
+    r = client.post("/scan/record", data=receive, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    for bad in ({"csrf": "0" * 64}, {"csrf": ""}, {"csrf": "é"}):
+        r = client.post("/scan/record", data=receive | bad, headers=ORIGIN)
+        assert r.status_code == 403
+        assert "did not come from this page" in r.text
+    r = client.post("/scan/record", data={k: v for k, v in receive.items() if k != "csrf"})
+    assert r.status_code == 403
+    # Another session's token does not fit this session.
+    other = ApiClient(create_app(ledger))
+    try:
+        sign_in(other, keys.store)
+        stolen = csrf_of(other.get("/scan", params={"code": f"{BASE}{LOT_PATH}"}).text)
+    finally:
+        other.close()
+    assert stolen != csrf
+    r = client.post("/scan/record", data=receive | {"csrf": stolen}, headers=ORIGIN)
     assert r.status_code == 403
     assert ledger.size() == 2
     # A regulator may look but not record.
-    sign_in(client, keys.regulator)
+    token = sign_in(client, keys.regulator)
     r = client.get("/scan", params={"code": f"{BASE}{LOT_PATH}"})
     assert "may not record" not in r.text
     assert "can look lots up but not record" in r.text
+    form["csrf"] = csrf_of(r.text)
     r = client.post("/scan/record", data=form | {"location": "store-1"}, headers=ORIGIN)
     assert r.status_code == 403
-    # Signing out clears the cookie.
-    r = client.post("/scan/signout", headers=ORIGIN)
+    # Signing out needs the page's token; then it ends the session and clears the cookie.
+    r = client.post("/scan/signout", data={"csrf": "nope"}, headers=ORIGIN)
+    assert r.status_code == 403
+    assert sessions.session_key(ledger.engine, token) is not None
+    r = client.post("/scan/signout", data={"csrf": form["csrf"]}, headers=ORIGIN)
     assert r.status_code == 303
-    assert 'lotledger_key=""' in r.headers["set-cookie"]
+    assert f'{SESSION_COOKIE}=""' in r.headers["set-cookie"]
+    assert sessions.session_key(ledger.engine, token) is None

@@ -30,11 +30,11 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import get_ledger, key_from_request
-from api.errors import ApiError, problem, problem_for
+from api.deps import get_ledger
+from api.errors import problem, problem_for
 from labels.digital_link import lot_uri, parse_scan
 from labels.errors import ScanError
-from ledger import lots
+from ledger import lots, sessions
 from ledger.directory import get_organisation
 from ledger.errors import LedgerError, NotFound
 from ledger.keys import KeyInfo
@@ -48,8 +48,9 @@ router = APIRouter(tags=["resolver"])
 #: Environment variable: the base URL printed in labels' QR codes and used as the canonical
 #: URI of a lot (``https://id.example.com`` or with a path prefix); default: the request's.
 RESOLVER_BASE_ENV = "LOTLEDGER_RESOLVER_BASE"
-#: The staff session cookie (the API key, HttpOnly, SameSite=Strict): see api.routers.scan.
-SESSION_COOKIE = "lotledger_key"
+#: The staff session cookie: a random session token (never the API key), HttpOnly,
+#: SameSite=Lax, Secure over https; see api.routers.scan and ledger.sessions.
+SESSION_COOKIE = "lotledger_session"
 LINKSET_MEDIA_TYPE = "application/linkset+json"
 GS1_VOC = "https://gs1.org/voc/"
 HISTORY_SHOWN = 50
@@ -89,14 +90,12 @@ def resolver_base(request: Request) -> str:
 
 
 def session_key(request: Request, ledger: Ledger) -> KeyInfo | None:
-    """The active key of the staff session cookie, or None (no cookie, revoked key...)."""
-    secret = request.cookies.get(SESSION_COOKIE)
-    if not secret:
+    """The active key of the staff session cookie's session, or None (no cookie, an expired
+    or ended session, a revoked key...)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
         return None
-    try:
-        return key_from_request(ledger, None, secret)
-    except ApiError:
-        return None
+    return sessions.session_key(ledger.engine, token)
 
 
 def viewer(key: KeyInfo) -> str | None:
