@@ -12,6 +12,7 @@ from ledger.errors import LedgerError
 
 COMMANDS: tuple[str, ...] = ("init", "serve", "keys", "demo", "labels", "recall")
 COMMANDS += ("stock", "orders", "replenish")  # issue 7
+COMMANDS += ("export",)  # issue 15
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -179,7 +179,14 @@ def _entry(raw: object, where: str, size: int) -> BundleEntry:
     if canonical != leaf:
         raise FormatError(f"{where}.leaf is not RFC 8785 canonical JSON")
     if envelope["seq"] != seq:
-        raise FormatError(f"{where}: the leaf's seq {envelope['seq']!r} is not {seq}")
+        # Well-formed, but not the entry it claims to be: an inconsistency, not a format slip.
+        raise ChainError(
+            seq,
+            "sequence",
+            f"{where} holds the leaf of entry {envelope['seq']!r}, not of entry {seq}",
+            expected=str(seq),
+            found=str(envelope["seq"]),
+        )
     if not isinstance(envelope["event"], dict) or not isinstance(envelope["prev"], str):
         raise FormatError(f"{where}.leaf: event must be an object, prev a string")
     return BundleEntry(seq, leaf, proof, envelope)
