@@ -581,8 +581,11 @@ def audit_export(
     state_path: Path | None = None,
     on_entry: OnEntry | None = None,
     progress: Progress | None = None,
+    whole_log: bool = False,
 ) -> AuditReport:
     """Audit an export from its first entry: every leaf, link, node and checkpoint.
+
+    ``whole_log``: refuse a range export (one that does not start at entry 0).
 
     With ``state_path``: the entries must extend the history verified last time
     (``HistoryRewrittenError`` otherwise), and the state is updated on success.
@@ -594,6 +597,11 @@ def audit_export(
             f"the export is of log {header.origin!r}, but the key given is for log "
             f"{key.name!r} (key id {key.key_id.hex()}): pass the verifier key of log "
             f"{header.origin!r}, obtained from its operator out of band"
+        )
+    if whole_log and header.start:
+        raise FormatError(
+            f"the export starts at entry {header.start}: this needs the whole log, from "
+            "entry 0 (lotledger export without --from)"
         )
     if header.verifier_key != str(key):
         raise UnknownLogError(

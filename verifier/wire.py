@@ -204,7 +204,7 @@ def parse_entries_page(raw: bytes, start: int, end: int) -> EntriesPage:
         seq = item["seq"]
         if type(seq) is not int:
             raise FormatError(f"entry {start + n} of the {what}: seq is not an integer")
-        out.append((seq, _bytes(item["leaf"], f"the leaf of entry {start + n}")))
+        out.append((seq, _bytes(item["leaf"], f"the leaf of entry {start + n} of the {what}")))
     if not out or len(out) > end - start:
         raise FormatError(
             f"the {what} holds {len(out)} entries; between 1 and {end - start} were expected"
