@@ -225,3 +225,22 @@ def test_the_wrong_kind_of_file_exits_2_in_words(
     )
     assert missing.returncode == 2
     assert "cannot open" in missing.stderr
+
+
+def test_the_readme_offline_commands_work_on_the_demo(tmp_path: Path) -> None:
+    """README "Verifying without trusting the server": export the demo, audit it, recall."""
+    data = tmp_path / "lotledger-data"
+    demo = run("lotledger", "demo", "--data-dir", data, "--json")
+    assert demo.returncode == 0, demo.stderr
+    loaded = json.loads(demo.stdout)
+    made = run("lotledger", "export", "--data-dir", data, "-o", tmp_path / "export.jsonl")
+    assert made.returncode == 0, made.stderr
+    key = made.stderr.rsplit("verifier key ", 1)[1].strip()
+    audited = run("lotledger-verify", "log", tmp_path / "export.jsonl", "--key", key)
+    assert audited.returncode == 0, audited.stderr
+    assert f"{loaded['tree_size']} entries" in audited.stdout
+    lot = loaded["lots"]["salad"][0]
+    recall = run("lotledger-verify", "recall", tmp_path / "export.jsonl", "--key", key,
+                 "--lot", f"00012345678905/{lot}", "--direction", "forward", "--json")  # fmt: skip
+    assert recall.returncode == 0, recall.stderr
+    assert lot in recall.stdout

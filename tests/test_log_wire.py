@@ -80,9 +80,7 @@ def test_a_real_server_answers_in_the_wire_format(grown: Ledger, served: str) ->
     raw = httpx.get(f"{served}/v1/log/proof/consistency", params={"first": 3, "second": 7}).content
     assert valid(wire.CONSISTENCY_PROOF_SCHEMA, raw)
     proof = wire.parse_consistency_proof(raw, 3, 7)
-    old = verify_checkpoint(
-        httpx.get(f"{served}/v1/log/checkpoint", params={"size": 3}).text, key
-    )
+    old = verify_checkpoint(httpx.get(f"{served}/v1/log/checkpoint", params={"size": 3}).text, key)
     verify_consistency(3, 7, old.root_hash, checkpoint.root_hash, proof)
 
 
