@@ -19,7 +19,14 @@ from ledger.log import Ledger
 from ledger.signing import sign_checkpoint
 from tests.conftest import SALAD, TOMATO, Events
 from tests.test_api_workers import serve
-from verifier.audit import LogAuditor, audit_export, audit_url, http_fetch, load_state
+from verifier.audit import (
+    LogAuditor,
+    audit_export,
+    audit_url,
+    http_fetch,
+    load_state,
+    trusted_checkpoint,
+)
 from verifier.canonical import canonical_bytes
 from verifier.compact import CompactRange
 from verifier.errors import (
@@ -28,6 +35,7 @@ from verifier.errors import (
     EntryError,
     FormatError,
     HistoryRewrittenError,
+    SignatureError,
     TreeError,
     UnknownLogError,
 )
@@ -480,3 +488,20 @@ def test_url_audit_catches_a_changed_entry(demo: Ledger, served: str, tmp_path: 
     with pytest.raises(ChainError) as caught:
         audit_url(served, demo.verifier_key, state_path=tmp_path / "s.json")
     assert caught.value.seq == 5
+
+
+def test_a_forged_checkpoint_is_tampering_and_another_logs_is_not(demo: Ledger) -> None:
+    size, root, note = demo.latest_checkpoint()
+    assert trusted_checkpoint(note, demo.verifier_key, "the checkpoint").root_hash == root
+    forged = note.replace(f"\n{size}\n", f"\n{size + 1}\n", 1)
+    with pytest.raises(SignatureError, match="forged or altered"):
+        trusted_checkpoint(forged, demo.verifier_key, "the checkpoint")
+    other = SignerKey.generate("other.example/log")
+    with pytest.raises(UnknownLogError) as caught:
+        trusted_checkpoint(note, other.verifier_key(), "the checkpoint")
+    words = str(caught.value)
+    assert demo.origin in words
+    assert demo.verifier_key.key_id.hex() in words
+    assert other.key_id.hex() in words
+    with pytest.raises(FormatError, match="not a signed checkpoint"):
+        trusted_checkpoint("<html>not found</html>\n", demo.verifier_key, "the checkpoint")

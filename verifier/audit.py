@@ -61,6 +61,7 @@ from verifier.errors import (
     HistoryRewrittenError,
     NoteFormatError,
     ProofError,
+    SignatureError,
     TreeError,
     UnknownKeyError,
     UnknownLogError,
@@ -733,8 +734,10 @@ def trusted_checkpoint(note: str, key: VerifierKey, where: str) -> Checkpoint:
             "out of band) and pass it with --key; each log and key keeps its own audit state"
         ) from exc
     except VerificationError as exc:
-        raise CheckpointMismatchError(
-            0, where, f"the log's own key did not sign it: {exc}"
+        raise SignatureError(
+            f"{where} carries a signature under the trusted key {key.name}+"
+            f"{key.key_id.hex()} that does not verify: the checkpoint was forged or altered "
+            f"({exc})"
         ) from exc
     return checkpoint
 
