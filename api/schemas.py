@@ -236,28 +236,6 @@ class LotStockOut(BaseModel):
 # -- the public log -------------------------------------------------------------------
 
 
-class LogEntryOut(BaseModel):
-    seq: int
-    leaf: Base64 = Field(description="the exact canonical leaf bytes (RFC 8785 JSON)")
-
-
-class LogEntriesOut(BaseModel):
-    entries: list[LogEntryOut]
-    tree_size: int
-
-
-class InclusionProofOut(BaseModel):
-    index: int
-    tree_size: int
-    hashes: list[Base64]
-
-
-class ConsistencyProofOut(BaseModel):
-    first: int
-    second: int
-    hashes: list[Base64]
-
-
 class LeafIndexOut(BaseModel):
     index: int
     leaf_hash: Hex

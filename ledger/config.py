@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,19 @@ from ledger.db import normalize_url
 from ledger.errors import LedgerNotFound
 
 DEFAULT_DATA_DIR = "./lotledger-data"
-DEFAULT_ORIGIN = "lotledger.local/log"
+DEFAULT_ORIGIN = "lotledger.local/log"  # only when the host has no usable name
+
+
+def default_origin() -> str:
+    """``<host name>/log``: each deployment names its own log (``lotledger init --origin``
+    or ``LOTLEDGER_ORIGIN`` to choose another, e.g. the public host name behind a proxy)."""
+    host = socket.getfqdn().strip().lower().rstrip(".")
+    usable = (
+        host
+        and host not in ("localhost", "localhost.localdomain")
+        and all(c.isalnum() or c in "-._" for c in host)
+    )
+    return f"{host}/log" if usable else DEFAULT_ORIGIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +54,7 @@ class Settings:
         return cls(
             data_dir=directory,
             database_url=url,
-            origin=origin or env.get("LOTLEDGER_ORIGIN") or DEFAULT_ORIGIN,
+            origin=origin or env.get("LOTLEDGER_ORIGIN") or default_origin(),
             signing_key_path=Path(key_path) if key_path else None,
             signing_key=env.get("LOTLEDGER_SIGNING_KEY"),
         )

@@ -1,77 +1,165 @@
 """Server side of the verifier's formats: the log export and provenance bundles.
 
-``write_export`` streams every entry (with the tree nodes it completes) and every
-stored checkpoint in the ``lotledger-export`` format that ``verifier.export``
-documents and alone parses. ``build_bundle`` assembles a ``lotledger-bundle``
-(see ``verifier.bundle``) for a lot from the seqs its trace found, with inclusion
-proofs against the latest checkpoint.
+``write_export`` (``lotledger export``) and ``stream_export`` (``GET /v1/log/export``)
+stream entries (with the tree nodes each completes) and the stored checkpoints in the
+``lotledger-export`` format that ``verifier.export`` documents and alone parses; a
+range export (``--from``/``--to``) is planned by ``export_range``. ``build_bundle``
+assembles a ``lotledger-bundle`` (see ``verifier.bundle``) for a lot from the seqs its
+trace found, with inclusion proofs against the latest checkpoint.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
+from ledger import tree
 from ledger.db import read_transaction
 from ledger.errors import InvalidRange
 from ledger.log import Ledger
 from ledger.schema import Checkpoint, Entry, LotEvent
+from ledger.signing import sign_checkpoint
 from ledger.trace import TraceStart, trace
 from verifier.bundle import FORMAT as BUNDLE_FORMAT
 from verifier.bundle import VERSION as BUNDLE_VERSION
+from verifier.compact import frontier_coordinates
 from verifier.export import ExportHeader, encode_checkpoint_line, encode_entry_line
+from verifier.hashing import EMPTY_ROOT
 from verifier.note import parse_checkpoint, parse_note
 
-__all__ = ["build_bundle", "write_export"]
+__all__ = ["ExportPlan", "build_bundle", "export_range", "stream_export", "write_export"]
 
 
-def write_export(ledger: Ledger, out: IO[bytes], *, page: int = 5000) -> int:
-    """Write the whole log, up to its latest checkpoint, to ``out``; return its size.
+@dataclass(frozen=True, slots=True)
+class ExportPlan:
+    """What one export holds, fixed before its first byte: entries [start, end)."""
 
-    One read transaction (one snapshot): entries appended meanwhile are not
-    included, and the export ends with the checkpoint at its size.
+    header: ExportHeader
+    start: int
+    end: int
+    first_note: str | None  # the checkpoint at ``start`` (range exports and empty logs)
+    final_note: str
+
+
+def export_range(ledger: Ledger, start: int = 0, end: int | None = None) -> ExportPlan:
+    """Plan an export of entries ``[start, end)``; ``end`` defaults to the latest checkpoint.
+
+    The export ends with a checkpoint at ``end`` (the stored one, or, for a size the log
+    signed no checkpoint at, one the log signs now over its stored tree: a true statement
+    about its own history). A range export (``start`` > 0) carries the tree's frontier at
+    ``start`` and begins with a checkpoint at ``start``, so the frontier is signed too.
+    Raises ``InvalidRange`` for a range outside the log.
     """
     with read_transaction(ledger.engine) as conn:
-        row = conn.execute(
+        latest = conn.execute(
             select(Checkpoint.tree_size, Checkpoint.note)
             .order_by(Checkpoint.tree_size.desc())
             .limit(1)
         ).first()
-        if row is None:
-            size, final_note = 0, ledger.latest_checkpoint()[2]
-        else:
-            size, final_note = int(row[0]), str(row[1])
-        out.write(ExportHeader(ledger.origin, str(ledger.verifier_key), size).encode())
-        if size == 0:
-            out.write(encode_checkpoint_line(0, final_note))
-            return 0
+        signed = 0 if latest is None else int(latest[0])
+        if end is None:
+            end = signed
+        if end > signed:
+            raise InvalidRange(
+                f"--to {end} is beyond the log's latest checkpoint, at size {signed}"
+            )
+        if not 0 <= start <= end:
+            raise InvalidRange(f"--from {start} is after --to {end}: nothing to export")
+        final_note = _note_at(ledger, conn, end)
+        first_note = _note_at(ledger, conn, start) if start or end == 0 else None
+        frontier: tuple[bytes, ...] = ()
+        prev = bytes(32)
+        if start:
+            frontier = _frontier(conn, start)
+            prev = bytes(
+                conn.execute(select(Entry.leaf_hash).where(Entry.seq == start - 1)).scalar_one()
+            )
+    header = ExportHeader(ledger.origin, str(ledger.verifier_key), end, start, frontier, prev)
+    return ExportPlan(header, start, end, first_note, final_note)
+
+
+def _note_at(ledger: Ledger, conn: Connection, size: int) -> str:
+    note = conn.execute(
+        select(Checkpoint.note).where(Checkpoint.tree_size == size)
+    ).scalar_one_or_none()
+    if note is not None:
+        return str(note)
+    root = EMPTY_ROOT if size == 0 else tree.root(conn, size)
+    return sign_checkpoint(ledger.signer, size, root)
+
+
+def _frontier(conn: Connection, size: int) -> tuple[bytes, ...]:
+    """The hashes of the perfect subtrees of the tree of ``size``, largest first."""
+    coords = frontier_coordinates(size)
+    owners = [((index + 1) << level) - 1 for level, index in coords]
+    rows = {
+        int(seq): (bytes(h), bytes(n))
+        for seq, h, n in conn.execute(
+            select(Entry.seq, Entry.leaf_hash, Entry.nodes).where(Entry.seq.in_(list(owners)))
+        )
+    }
+    out = []
+    for level, index in coords:
+        leaf, nodes = rows[((index + 1) << level) - 1]
+        out.append(leaf if level == 0 else nodes[(level - 1) * 32 : level * 32])
+    return tuple(out)
+
+
+def stream_export(ledger: Ledger, plan: ExportPlan, *, page: int = 5000) -> Iterator[bytes]:
+    """The export's bytes, in chunks of about 64 KiB, read in one snapshot."""
+    buffer: list[bytes] = [plan.header.encode()]
+    if plan.first_note is not None:
+        buffer.append(encode_checkpoint_line(plan.start, plan.first_note))
+    if plan.end == plan.start:
+        yield b"".join(buffer)
+        return
+    held = 0
+    with read_transaction(ledger.engine) as conn:
         # Checkpoints are one per append batch: far fewer than entries, held in memory.
         pending = iter(
             [
                 (int(s), str(n))
                 for s, n in conn.execute(
                     select(Checkpoint.tree_size, Checkpoint.note)
-                    .where(Checkpoint.tree_size <= size)
+                    .where(Checkpoint.tree_size > plan.start, Checkpoint.tree_size < plan.end)
                     .order_by(Checkpoint.tree_size)
                 )
             ]
+            + [(plan.end, plan.final_note)]
         )
         next_checkpoint = next(pending, None)
         result = conn.execute(
             select(Entry.seq, Entry.leaf_bytes, Entry.nodes)
-            .where(Entry.seq < size)
+            .where(Entry.seq >= plan.start, Entry.seq < plan.end)
             .order_by(Entry.seq),
             execution_options={"yield_per": page},
         )
         for seq, leaf, nodes in result:
-            out.write(encode_entry_line(int(seq), bytes(leaf), bytes(nodes)))
+            line = encode_entry_line(int(seq), bytes(leaf), bytes(nodes))
+            buffer.append(line)
+            held += len(line)
             while next_checkpoint is not None and next_checkpoint[0] == int(seq) + 1:
-                out.write(encode_checkpoint_line(*next_checkpoint))
+                buffer.append(encode_checkpoint_line(*next_checkpoint))
                 next_checkpoint = next(pending, None)
-    return size
+            if held >= 1 << 16:
+                yield b"".join(buffer)
+                buffer.clear()
+                held = 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+def write_export(ledger: Ledger, out: IO[bytes], *, start: int = 0, end: int | None = None) -> int:
+    """Write entries ``[start, end)`` (default: the whole log, up to its latest checkpoint)
+    to ``out`` in the ``lotledger-export`` format; return the export's end size."""
+    plan = export_range(ledger, start, end)
+    for chunk in stream_export(ledger, plan):
+        out.write(chunk)
+    return plan.end
 
 
 def build_bundle(

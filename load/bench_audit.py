@@ -9,6 +9,16 @@ fresh process (so the peak RSS is the audit's own). It does so at two sizes
 
 Figures: ``entries``, ``entries_per_s``, ``entries_per_cpu_s``, ``peak_rss_mb`` (full size),
 ``small_entries``, ``small_peak_rss_mb``, ``export_mb``, ``generate_s``.
+
+``--incremental``: the regulator's repeat audit of a live log. A SQLite ledger of
+``--entries`` entries is written straight to storage (the rows the write path writes:
+``load.bench_proofs.store_leaves``), with the audit state a full audit of it leaves (its
+last checkpoint and the tree's frontier, computed while writing); then ``--new`` events
+are appended through the real write path, a real ``lotledger serve`` process serves the
+ledger, and ``verifier.audit.audit_url`` (the ``lotledger-verify log URL`` code) audits
+it again over HTTP: checkpoint, consistency proof, the new entries' pages. Figures:
+``entries`` (the log's size then), ``new_entries``, ``seconds`` (that repeat audit),
+``build_s``.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from load.bench_audit_incremental import run_incremental
 from verifier.canonical import canonical_bytes
 from verifier.compact import CompactRange
 from verifier.export import ExportHeader, encode_checkpoint_line, encode_entry_line
@@ -37,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entries", type=int, default=1_000_000, help="entries in the export")
     parser.add_argument("--batch", type=int, default=1000, help="entries per signed checkpoint")
     parser.add_argument("--keep", type=Path, help="write the export here and keep it")
+    parser.add_argument(
+        "--incremental", action="store_true", help="a repeat audit of a live log over HTTP"
+    )
+    parser.add_argument("--new", type=int, default=1000, help="entries appended (incremental)")
 
 
 def generate(path: Path, entries: int, batch: int, signer: SignerKey) -> None:
@@ -102,6 +117,8 @@ def audit_in_child(path: Path, key: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
+    if args.incremental:
+        return run_incremental(args.entries, args.new, quiet=args.quiet)
     signer = SignerKey.generate(ORIGIN)
     key = str(signer.verifier_key())
     with tempfile.TemporaryDirectory(prefix="lotledger-bench-") as tmp:

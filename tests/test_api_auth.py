@@ -103,6 +103,8 @@ CASES: list[Case] = [
     ("GET", f"/v1/lots/{LETTUCE}/M1/label.pdf", lambda r: None, label_reader),
     ("GET", f"/v1/lots/{LETTUCE}/M1/label.zpl", lambda r: None, label_reader),
     ("POST", "/v1/labels/sheet", lambda r: {"lots": [f"{LETTUCE}/M1"]}, label_reader),
+    # The whole log in one file, for offline audits: the regulator (auditor) and the operator.
+    ("GET", "/v1/log/export", lambda r: None, only("admin", "regulator")),
 ]
 PUBLIC = [
     "/v1/log/checkpoint",

@@ -3,23 +3,30 @@ service's back (done here as an attacker with database access would: triggers of
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from ledger.config import Settings
 from ledger.db import is_sqlite
 from ledger.export import write_export
 from ledger.log import Ledger
 from ledger.signing import sign_checkpoint
 from tests.conftest import SALAD, TOMATO, Events
-from verifier.audit import LogAuditor, audit_export, audit_url, load_state
+from tests.test_api_workers import serve
+from verifier.audit import (
+    LogAuditor,
+    audit_export,
+    audit_url,
+    http_fetch,
+    load_state,
+    trusted_checkpoint,
+)
 from verifier.canonical import canonical_bytes
 from verifier.compact import CompactRange
 from verifier.errors import (
@@ -28,7 +35,9 @@ from verifier.errors import (
     EntryError,
     FormatError,
     HistoryRewrittenError,
+    SignatureError,
     TreeError,
+    UnknownLogError,
 )
 from verifier.export import read_export
 from verifier.hashing import leaf_hash
@@ -254,8 +263,14 @@ def test_export_with_another_origin_or_version_is_refused(demo: Ledger) -> None:
     with pytest.raises(FormatError, match="version"):
         audit(data.replace(b'"version":1', b'"version":2', 1), demo)
     other = SignerKey.generate("other.example/log").verifier_key()
-    with pytest.raises(FormatError, match="log"):
+    with pytest.raises(UnknownLogError, match=r"'test.lotledger.example/log'.*'other.example/log'"):
         audit_export(io.BytesIO(data), other)
+    # The same origin under another key (a second deployment named alike): names both keys.
+    same_name = SignerKey.generate(demo.origin).verifier_key()
+    with pytest.raises(UnknownLogError) as caught:
+        audit_export(io.BytesIO(data), same_name)
+    assert demo.verifier_key.key_id.hex() in str(caught.value)
+    assert same_name.key_id.hex() in str(caught.value)
 
 
 # -- tamper detection, exhaustively ---------------------------------------------------------
@@ -412,69 +427,81 @@ def test_state_accepts_a_grown_log(demo: Ledger, ev: Events, tmp_path: Path) -> 
 # -- auditing a live log over HTTP ---------------------------------------------------------
 
 
-def serving(ledger: Ledger, limit: int = 1000) -> tuple[Callable[[str], bytes], list[str]]:
-    """What the API serves (GET /v1/log/...), as a fetch function; records the URLs asked."""
-    asked: list[str] = []
+@pytest.fixture
+def served(demo: Ledger, settings: Settings) -> Iterator[str]:
+    """The demo log behind a real ``lotledger serve`` process on a free port."""
+    yield from serve(settings, workers=1)
+
+
+def recording(asked: list[str]) -> Callable[[str], bytes]:
+    """The verifier's own HTTP client, noting each URL it asks for."""
 
     def fetch(url: str) -> bytes:
         asked.append(url)
-        parts = urllib.parse.urlparse(url)
-        query = {k: int(v[0]) for k, v in urllib.parse.parse_qs(parts.query).items()}
-        if parts.path == "/v1/log/checkpoint":
-            return ledger.latest_checkpoint()[2].encode()
-        if parts.path == "/v1/log/entries":
-            start, end = query["start"], min(query["end"], query["start"] + limit)
-            page = [
-                {"seq": e.seq, "leaf": base64.b64encode(e.leaf_bytes).decode()}
-                for e in ledger.entries(start, end)
-            ]
-            return json.dumps({"entries": page, "start": start, "end": end}).encode()
-        if parts.path == "/v1/log/proof/consistency":
-            first, second = query["first"], query["second"]
-            proof = ledger.consistency_proof(first, second)
-            encoded = [base64.b64encode(h).decode() for h in proof]
-            return json.dumps({"first": first, "second": second, "proof": encoded}).encode()
-        raise AssertionError(url)
+        return http_fetch(url)
 
-    return fetch, asked
+    return fetch
 
 
 def test_url_audit_fetches_only_new_entries_and_resumes(
-    demo: Ledger, ev: Events, tmp_path: Path
+    demo: Ledger, served: str, ev: Events, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
-    fetch, asked = serving(demo, limit=4)
+    asked: list[str] = []
+    fetch = recording(asked)
     # Interrupted after two pages: progress is kept.
-    partial = audit_url("http://log", demo.verifier_key, state_path=state, page_size=4,
+    partial = audit_url(served, demo.verifier_key, state_path=state, page_size=4,
                         fetch=fetch, max_pages=2)  # fmt: skip
     assert partial.tree_size == 8
-    resumed = audit_url("http://log", demo.verifier_key, state_path=state, fetch=fetch)
+    resumed = audit_url(served, demo.verifier_key, state_path=state, fetch=fetch)
     assert (resumed.tree_size, resumed.entries_checked) == (17, 9)
     assert resumed.root == demo.latest_checkpoint()[1]
 
+    # The repeat audit after the log grew: the server's consistency proof is read and
+    # checked, and only the new entries are fetched (the bug of issue 15 failed here).
     demo.append([ev.register("L9"), ev.register("L10")], actor="farm")
     asked.clear()
-    grown = audit_url("http://log", demo.verifier_key, state_path=state, fetch=fetch)
+    grown = audit_url(served, demo.verifier_key, state_path=state, fetch=fetch)
     assert (grown.previous_size, grown.tree_size, grown.entries_checked) == (17, 19, 2)
-    assert any("proof/consistency?first=17&second=19" in url for url in asked)
-    assert [u for u in asked if "entries" in u] == ["http://log/v1/log/entries?start=17&end=19"]
+    assert f"{served}/v1/log/proof/consistency?first=17&second=19" in asked
+    assert [u for u in asked if "entries" in u] == [f"{served}/v1/log/entries?start=17&end=19"]
+    # Nothing new: a third audit checks the same checkpoint and passes.
+    again = audit_url(served, demo.verifier_key, state_path=state, fetch=fetch)
+    assert (again.previous_size, again.tree_size, again.entries_checked) == (19, 19, 0)
 
 
-def test_url_audit_catches_rewritten_history(demo: Ledger, ev: Events, tmp_path: Path) -> None:
+def test_url_audit_catches_rewritten_history(
+    demo: Ledger, served: str, ev: Events, tmp_path: Path
+) -> None:
     state = tmp_path / "state.json"
-    fetch, _ = serving(demo)
-    audit_url("http://log", demo.verifier_key, state_path=state, fetch=fetch)
+    audit_url(served, demo.verifier_key, state_path=state)
     unlock(demo)
     rewrite_history(demo, 5, lambda event: event.update(quantity="3"))
     demo.append([ev.register("L9")], actor="farm")
     with pytest.raises(HistoryRewrittenError, match="not consistent"):
-        audit_url("http://log", demo.verifier_key, state_path=state, fetch=fetch)
+        audit_url(served, demo.verifier_key, state_path=state)
 
 
-def test_url_audit_catches_a_changed_entry(demo: Ledger, tmp_path: Path) -> None:
-    fetch, _ = serving(demo)
+def test_url_audit_catches_a_changed_entry(demo: Ledger, served: str, tmp_path: Path) -> None:
     unlock(demo)
     tamper_byte(demo)
     with pytest.raises(ChainError) as caught:
-        audit_url("http://log", demo.verifier_key, state_path=tmp_path / "s.json", fetch=fetch)
+        audit_url(served, demo.verifier_key, state_path=tmp_path / "s.json")
     assert caught.value.seq == 5
+
+
+def test_a_forged_checkpoint_is_tampering_and_another_logs_is_not(demo: Ledger) -> None:
+    size, root, note = demo.latest_checkpoint()
+    assert trusted_checkpoint(note, demo.verifier_key, "the checkpoint").root_hash == root
+    forged = note.replace(f"\n{size}\n", f"\n{size + 1}\n", 1)
+    with pytest.raises(SignatureError, match="forged or altered"):
+        trusted_checkpoint(forged, demo.verifier_key, "the checkpoint")
+    other = SignerKey.generate("other.example/log")
+    with pytest.raises(UnknownLogError) as caught:
+        trusted_checkpoint(note, other.verifier_key(), "the checkpoint")
+    words = str(caught.value)
+    assert demo.origin in words
+    assert demo.verifier_key.key_id.hex() in words
+    assert other.key_id.hex() in words
+    with pytest.raises(FormatError, match="not a signed checkpoint"):
+        trusted_checkpoint("<html>not found</html>\n", demo.verifier_key, "the checkpoint")

@@ -39,31 +39,44 @@ import binascii
 import hashlib
 import json
 import os
+import random
 import re
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from verifier.compact import frontier_coordinates
 from verifier.errors import (
     ChainError,
+    CheckpointError,
     CheckpointMismatchError,
     FormatError,
     HistoryRewrittenError,
+    NoteFormatError,
     ProofError,
+    SignatureError,
     TreeError,
+    UnknownKeyError,
+    UnknownLogError,
     VerificationError,
 )
 from verifier.export import ExportCheckpoint, read_export
-from verifier.hashing import EMPTY_ROOT, HASH_SIZE
-from verifier.note import Checkpoint, VerifierKey, verify_checkpoint
-from verifier.proofs import verify_consistency
+from verifier.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
+from verifier.note import Checkpoint, VerifierKey, parse_note, verify_checkpoint
+from verifier.proofs import verify_consistency, verify_inclusion
+from verifier.wire import (
+    EntriesPage,
+    parse_consistency_proof,
+    parse_entries_page,
+    parse_inclusion_proof,
+)
 
 __all__ = [
     "STATE_FORMAT",
@@ -73,8 +86,12 @@ __all__ = [
     "Progress",
     "audit_export",
     "audit_url",
+    "describe_signers",
+    "http_fetch",
     "load_state",
     "save_state",
+    "state_path_for",
+    "trusted_checkpoint",
 ]
 
 STATE_FORMAT = "lotledger-audit-state"
@@ -407,6 +424,7 @@ class AuditState:
     size: int
     frontier: list[bytes] = field(default_factory=list)
     last_leaf_hash: bytes = bytes(HASH_SIZE)
+    key_id: str = ""  # hex key id of the log key the state was verified with
 
     def encode(self) -> str:
         return (
@@ -415,6 +433,7 @@ class AuditState:
                     "format": STATE_FORMAT,
                     "version": STATE_VERSION,
                     "origin": self.origin,
+                    "key_id": self.key_id,
                     "checkpoint": self.checkpoint,
                     "size": self.size,
                     "frontier": [base64.b64encode(h).decode() for h in self.frontier],
@@ -438,11 +457,23 @@ def load_state(path: Path, key: VerifierKey) -> AuditState | None:
         if obj["format"] != STATE_FORMAT or obj["version"] != STATE_VERSION:
             raise FormatError(f"{path}: not a version {STATE_VERSION} audit state file")
         note = obj["checkpoint"]
-        checkpoint = (
-            verify_checkpoint(note, key, origin=key.name)
-            if note is not None
-            else Checkpoint(key.name, 0, EMPTY_ROOT)
-        )
+        kept_for = f"log {obj['origin']!r}, key id {obj.get('key_id', 'unknown')}"
+        if obj["origin"] != key.name or obj.get("key_id", key.key_id.hex()) != key.key_id.hex():
+            raise UnknownLogError(
+                f"{path} is the audit state of {kept_for}, not of log {key.name!r}, key id "
+                f"{key.key_id.hex()}: give each log its own --state file (or leave --state out)"
+            )
+        try:
+            checkpoint = (
+                verify_checkpoint(note, key, origin=key.name)
+                if note is not None
+                else Checkpoint(key.name, 0, EMPTY_ROOT)
+            )
+        except VerificationError as exc:
+            raise UnknownLogError(
+                f"{path}: its saved checkpoint is not signed by log {key.name!r}, key id "
+                f"{key.key_id.hex()} ({exc}): it belongs to another log or key"
+            ) from None
         frontier = [binascii.a2b_base64(h, strict_mode=True) for h in obj["frontier"]]
         state = AuditState(
             origin=obj["origin"],
@@ -452,6 +483,7 @@ def load_state(path: Path, key: VerifierKey) -> AuditState | None:
             size=int(obj["size"]),
             frontier=frontier,
             last_leaf_hash=bytes.fromhex(obj["last_leaf_hash"]),
+            key_id=key.key_id.hex(),
         )
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise FormatError(f"{path}: malformed audit state: {exc}") from None
@@ -476,6 +508,7 @@ def save_state(path: Path, state: AuditState) -> None:
 def _state_of(auditor: LogAuditor, origin: str) -> AuditState:
     checkpoint = auditor.last_checkpoint
     return AuditState(
+        key_id=auditor.key.key_id.hex(),
         origin=origin,
         checkpoint=auditor.last_note,
         checkpoint_size=0 if checkpoint is None else checkpoint.size,
@@ -532,6 +565,8 @@ class AuditReport:
     checkpoints_checked: int
     previous_size: int | None
     seconds: float
+    start: int = 0  # the first entry an export holds (a range export's ``start``)
+    rechecked: int = 0  # already-audited entries checked again (--recheck, --full)
 
 
 def _expected_from(state: AuditState | None) -> tuple[int, list[bytes]] | None:
@@ -547,8 +582,11 @@ def audit_export(
     state_path: Path | None = None,
     on_entry: OnEntry | None = None,
     progress: Progress | None = None,
+    whole_log: bool = False,
 ) -> AuditReport:
     """Audit an export from its first entry: every leaf, link, node and checkpoint.
+
+    ``whole_log``: refuse a range export (one that does not start at entry 0).
 
     With ``state_path``: the entries must extend the history verified last time
     (``HistoryRewrittenError`` otherwise), and the state is updated on success.
@@ -556,7 +594,23 @@ def audit_export(
     began = time.monotonic()
     header, items = read_export(stream)
     if header.origin != key.name:
-        raise FormatError(f"the export is of log {header.origin!r}, the key is for {key.name!r}")
+        raise UnknownLogError(
+            f"the export is of log {header.origin!r}, but the key given is for log "
+            f"{key.name!r} (key id {key.key_id.hex()}): pass the verifier key of log "
+            f"{header.origin!r}, obtained from its operator out of band"
+        )
+    if whole_log and header.start:
+        raise FormatError(
+            f"the export starts at entry {header.start}: this needs the whole log, from "
+            "entry 0 (lotledger export without --from)"
+        )
+    if header.verifier_key != str(key):
+        raise UnknownLogError(
+            f"the export is of log {header.origin!r} with key {header.verifier_key!r}; the "
+            f"key given is {str(key)!r} (key id {key.key_id.hex()}): if this export is of the "
+            "log you mean to audit, get its verifier key from its operator out of band and "
+            "pass it with --key"
+        )
     state = load_state(state_path, key) if state_path is not None else None
     if state is not None and state.checkpoint_size > header.tree_size:
         raise HistoryRewrittenError(
@@ -566,10 +620,23 @@ def audit_export(
             new_size=header.tree_size,
             first_entry=header.tree_size,
         )
+    if state is not None and state.checkpoint_size < header.start:
+        raise FormatError(
+            f"the export starts at entry {header.start}, but the last audit verified only "
+            f"{state.checkpoint_size} entries: export from entry {state.checkpoint_size} "
+            f"(lotledger export --from {state.checkpoint_size})"
+        )
     expected = None if state is None else (state.checkpoint_size, _frontier_at(state))
-    auditor = LogAuditor(key, expected_frontier=expected, on_entry=on_entry)
+    auditor = LogAuditor(
+        key,
+        size=header.start,
+        frontier=header.frontier,
+        last_leaf_hash=header.prev,
+        expected_frontier=expected,
+        on_entry=on_entry,
+    )
     if progress is not None:
-        progress.total = header.tree_size
+        progress.total = header.tree_size - header.start
     add = auditor.add
     count = 0
     for item in items:
@@ -593,6 +660,7 @@ def audit_export(
         auditor.checkpoints,
         None if state is None else state.checkpoint_size,
         time.monotonic() - began,
+        start=header.start,
     )
 
 
@@ -610,12 +678,74 @@ def _frontier_at(state: AuditState) -> list[bytes]:
 Fetch = Callable[[str], bytes]
 
 
-def _urlopen_fetch(url: str) -> bytes:
+def http_fetch(url: str) -> bytes:
     if not url.startswith(("http://", "https://")):
         raise FormatError(f"{url}: only http and https URLs can be audited")
     request = urllib.request.Request(url, headers={"User-Agent": "lotledger-verify/1"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - checked above
-        return response.read()  # type: ignore[no-any-return]
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - checked above
+            return response.read()  # type: ignore[no-any-return]
+    except urllib.error.HTTPError as exc:
+        detail = _problem_detail(exc.read(4096))
+        raise OSError(f"the server answered {exc.code} {exc.reason} to {url}{detail}") from None
+    except urllib.error.URLError as exc:
+        raise OSError(f"cannot reach {url}: {exc.reason}") from None
+    except TimeoutError:
+        raise OSError(f"no answer from {url} within 60 s") from None
+
+
+def _problem_detail(body: bytes) -> str:
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    return f": {detail}" if isinstance(detail, str) else ""
+
+
+def describe_signers(note: str) -> str:
+    """Who signed a checkpoint note, in words: its origin line and each signer's key id."""
+    try:
+        parsed = parse_note(note)
+    except VerificationError as exc:
+        return f"an unreadable checkpoint ({exc})"
+    origin = parsed.text.split("\n", 1)[0]
+    signers = ", ".join(f"{s.name} (key id {s.key_id.hex()})" for s in parsed.signatures)
+    return f"log {origin!r}, signed by {signers or 'nobody'}"
+
+
+def trusted_checkpoint(note: str, key: VerifierKey, where: str) -> Checkpoint:
+    """Verify a log's checkpoint with the trusted key; say plainly who signed it otherwise.
+
+    A note signed under the trusted name and key id whose signature fails is a forgery
+    (``CheckpointMismatchError``); a note of another log or key is not (``UnknownLogError``:
+    the auditor is pointing at another deployment, or was given the wrong key).
+    """
+    try:
+        checkpoint = verify_checkpoint(note, key, origin=key.name)
+    except (NoteFormatError, CheckpointError) as exc:
+        raise FormatError(
+            f"{where} is not a signed checkpoint ({exc}): is this a Lotledger log?"
+        ) from None
+    except UnknownKeyError as exc:
+        raise UnknownLogError(
+            f"{where} is {describe_signers(note)}; the key given is for log {key.name!r}, "
+            f"key id {key.key_id.hex()}. If this is the log you mean to audit, get its "
+            "verifier key from its operator (the server shows it at /v1/log/key; confirm it "
+            "out of band) and pass it with --key; each log and key keeps its own audit state"
+        ) from exc
+    except VerificationError as exc:
+        raise SignatureError(
+            f"{where} carries a signature under the trusted key {key.name}+"
+            f"{key.key_id.hex()} that does not verify: the checkpoint was forged or altered "
+            f"({exc})"
+        ) from exc
+    return checkpoint
+
+
+def state_path_for(directory: Path, key: VerifierKey) -> Path:
+    """The default state file of one log and key: ``<dir>/<origin>+<key id>.json``."""
+    safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in key.name)
+    return directory / f"{safe}+{key.key_id.hex()}.json"
 
 
 def audit_url(
@@ -624,9 +754,12 @@ def audit_url(
     *,
     state_path: Path,
     page_size: int = 1000,
-    fetch: Fetch = _urlopen_fetch,
+    fetch: Fetch = http_fetch,
     progress: Progress | None = None,
     max_pages: int | None = None,
+    recheck: int = 0,
+    full: bool = False,
+    rng: random.Random | None = None,
 ) -> AuditReport:
     """Audit a live log over HTTP, from where the last audit stopped.
 
@@ -634,17 +767,24 @@ def audit_url(
     ``/v1/log/proof/consistency?first=&second=`` and check it, then page through
     GET ``/v1/log/entries?start=&end=`` for the new entries only, saving progress
     after every page (``max_pages`` stops early, as an interruption would).
+
+    With a previous state, ``recheck`` N re-reads N random already-audited entries and
+    checks each against the tree verified before (its inclusion proof to the saved
+    checkpoint's root); ``full`` re-reads and re-hashes all of them and compares the
+    tree they make with the saved one. Either catches an old entry changed since.
     """
     began = time.monotonic()
     base = base_url.rstrip("/")
-    note = fetch(f"{base}/v1/log/checkpoint").decode("utf-8")
-    try:
-        checkpoint = verify_checkpoint(note, key, origin=key.name)
-    except VerificationError as exc:
-        raise CheckpointMismatchError(0, "the server's latest checkpoint", str(exc)) from exc
+    note = fetch(f"{base}/v1/log/checkpoint").decode("utf-8", "replace")
+    checkpoint = trusted_checkpoint(note, key, f"the server's latest checkpoint ({base})")
     state = load_state(state_path, key)
+    rechecked = 0
     if state is not None:
         _check_extends(base, fetch, state, checkpoint)
+        if full and state.checkpoint_size:
+            rechecked = _recheck_full(base, fetch, key, state, page_size, progress)
+        elif recheck and state.checkpoint_size:
+            rechecked = _recheck_sample(base, fetch, state, recheck, rng or random.SystemRandom())
         auditor = LogAuditor(
             key, size=state.size, frontier=state.frontier, last_leaf_hash=state.last_leaf_hash
         )
@@ -660,9 +800,8 @@ def audit_url(
         if max_pages is not None and pages >= max_pages:
             break
         end = min(auditor.size + page_size, checkpoint.size)
-        query = urllib.parse.urlencode({"start": auditor.size, "end": end})
-        page = _parse_page(fetch(f"{base}/v1/log/entries?{query}"), auditor.size, end)
-        for seq, leaf in page:
+        page = _fetch_page(base, fetch, auditor.size, end)
+        for seq, leaf in page.entries:
             auditor.add(seq, leaf)
         pages += 1
         save_state(state_path, _state_of(auditor, key.name))
@@ -682,7 +821,72 @@ def audit_url(
         auditor.checkpoints,
         None if state is None else state.checkpoint_size,
         time.monotonic() - began,
+        rechecked=rechecked,
     )
+
+
+def _fetch_page(base: str, fetch: Fetch, start: int, end: int) -> EntriesPage:
+    query = urllib.parse.urlencode({"start": start, "end": end})
+    return parse_entries_page(fetch(f"{base}/v1/log/entries?{query}"), start, end)
+
+
+def _recheck_sample(
+    base: str, fetch: Fetch, state: AuditState, count: int, rng: random.Random
+) -> int:
+    """Check ``count`` random entries below the saved checkpoint against its root."""
+    size, root = state.checkpoint_size, state.checkpoint_root
+    picked = sorted(rng.sample(range(size), count)) if count < size else list(range(size))
+    for index in picked:
+        page = _fetch_page(base, fetch, index, index + 1)
+        seq, leaf = page.entries[0]
+        query = urllib.parse.urlencode({"index": index, "size": size})
+        proof = parse_inclusion_proof(fetch(f"{base}/v1/log/proof/inclusion?{query}"), index, size)
+        if seq != index:
+            raise ChainError(
+                index, "sequence", f"asked for entry {index}, the server sent entry {seq}"
+            )
+        try:
+            verify_inclusion(index, size, leaf_hash(leaf), proof, root)
+        except ProofError as exc:
+            raise TreeError(
+                index,
+                "recheck",
+                f"entry {index} was changed after it was audited: its bytes no longer hash "
+                f"into the tree of size {size} verified before",
+            ) from exc
+    return len(picked)
+
+
+def _recheck_full(
+    base: str,
+    fetch: Fetch,
+    key: VerifierKey,
+    state: AuditState,
+    page_size: int,
+    progress: Progress | None,
+) -> int:
+    """Re-read and re-hash every entry below the saved checkpoint; compare with its tree."""
+    size = state.checkpoint_size
+    frontier = _frontier_at(state) if state.size == size else None
+    auditor = LogAuditor(key, expected_frontier=None if frontier is None else (size, frontier))
+    if progress is not None:
+        progress.total = size
+    while auditor.size < size:
+        end = min(auditor.size + page_size, size)
+        for seq, leaf in _fetch_page(base, fetch, auditor.size, end).entries:
+            auditor.add(seq, leaf)
+        if progress is not None:
+            progress.update(auditor.size)
+    auditor.finish()
+    if auditor.root() != state.checkpoint_root:
+        raise HistoryRewrittenError(
+            f"the log rewrote history: its first {size} entries no longer hash to the root "
+            "verified before",
+            old_size=size,
+            new_size=size,
+            first_entry=None,
+        )
+    return size
 
 
 def _parsed(state: AuditState) -> Checkpoint:
@@ -701,13 +905,7 @@ def _check_extends(base: str, fetch: Fetch, state: AuditState, new: Checkpoint) 
         )
     query = urllib.parse.urlencode({"first": old_size, "second": new.size})
     raw = fetch(f"{base}/v1/log/proof/consistency?{query}")
-    try:
-        obj = json.loads(raw)
-        proof = [binascii.a2b_base64(p, strict_mode=True) for p in obj["proof"]]
-        if obj["first"] != old_size or obj["second"] != new.size:
-            raise FormatError("the consistency proof is for other sizes")
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise FormatError(f"malformed consistency proof response: {exc}") from None
+    proof = parse_consistency_proof(raw, old_size, new.size)
     try:
         verify_consistency(old_size, new.size, old_root, new.root_hash, proof)
     except ProofError as exc:
@@ -718,15 +916,3 @@ def _check_extends(base: str, fetch: Fetch, state: AuditState, new: Checkpoint) 
             new_size=new.size,
             first_entry=None,
         ) from exc
-
-
-def _parse_page(raw: bytes, start: int, end: int) -> list[tuple[int, bytes]]:
-    try:
-        obj: Any = json.loads(raw)
-        entries = obj["entries"]
-        out = [(int(e["seq"]), binascii.a2b_base64(e["leaf"], strict_mode=True)) for e in entries]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise FormatError(f"malformed entries page [{start}, {end}): {exc}") from None
-    if not out or len(out) > end - start:
-        raise FormatError(f"the entries page [{start}, {end}) holds {len(out)} entries")
-    return out

@@ -166,22 +166,35 @@ def _entry(raw: object, where: str, size: int) -> BundleEntry:
     for i, element in enumerate(proof):
         if len(element) != HASH_SIZE:
             raise FormatError(f"{where}.proof[{i}] must be {HASH_SIZE} bytes")
+
+    # The file is a well-formed bundle from here on: a leaf that is not a log entry is an
+    # entry the log cannot have signed (changed after it was served), named as such.
+    def bad_leaf(why: str) -> EntryError:
+        return EntryError(seq, "leaf", f"{where}.leaf {why}: it was changed after the log wrote it")
+
     try:
         envelope = json.loads(leaf)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{where}.leaf is not JSON: {exc}") from None
+        raise bad_leaf(f"is not JSON ({exc})") from None
     if not isinstance(envelope, dict) or set(envelope) != _ENVELOPE_KEYS:
-        raise FormatError(f"{where}.leaf must hold exactly {sorted(_ENVELOPE_KEYS)}")
+        raise bad_leaf(f"does not hold exactly {sorted(_ENVELOPE_KEYS)}")
     try:
         canonical = canonical_bytes(envelope)
     except VerificationError as exc:
-        raise FormatError(f"{where}.leaf: {exc}") from None
+        raise bad_leaf(f"cannot be canonical JSON ({exc})") from None
     if canonical != leaf:
-        raise FormatError(f"{where}.leaf is not RFC 8785 canonical JSON")
+        raise bad_leaf("is not RFC 8785 canonical JSON")
     if envelope["seq"] != seq:
-        raise FormatError(f"{where}: the leaf's seq {envelope['seq']!r} is not {seq}")
+        # Well-formed, but not the entry it claims to be: an inconsistency, not a format slip.
+        raise ChainError(
+            seq,
+            "sequence",
+            f"{where} holds the leaf of entry {envelope['seq']!r}, not of entry {seq}",
+            expected=str(seq),
+            found=str(envelope["seq"]),
+        )
     if not isinstance(envelope["event"], dict) or not isinstance(envelope["prev"], str):
-        raise FormatError(f"{where}.leaf: event must be an object, prev a string")
+        raise bad_leaf("has an event that is not an object or a prev that is not a string")
     return BundleEntry(seq, leaf, proof, envelope)
 
 

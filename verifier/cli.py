@@ -4,6 +4,7 @@ Subcommands::
 
     lotledger-verify bundle FILE --key KEY
     lotledger-verify log (URL | EXPORT) --key KEY [--state FILE] [--page-size N] [--quiet]
+                     [--recheck N | --full]      (URL, with the state of an earlier audit)
     lotledger-verify recall EXPORT --key KEY --lot GTIN/LOT [--lot ...]
                      [--direction forward|backward] [--at LOCATION] [--json]
     lotledger-verify witness --state DIR --key-file FILE --log-key KEY [--log-key ...]
@@ -12,8 +13,10 @@ Subcommands::
                                             verifier key on stderr)
 
 ``KEY`` is a C2SP verifier key string (``name+keyid+base64``) or a file holding
-one. Exit status: 0 verified, 1 verification failed (the message names the
-entry, the check, what was expected and what was found), 2 usage or I/O error.
+one. Exit status: 0 verified; 1 only for proven tampering or inconsistency (the
+message names the first bad entry, the check, what was expected and what was
+found); 2 for usage errors, a key or log that is not the one trusted, and input
+that cannot be read or reached or is not in the expected format.
 """
 
 from __future__ import annotations
@@ -24,9 +27,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from verifier.audit import Progress, audit_export, audit_url
+from verifier.audit import Progress, audit_export, audit_url, state_path_for
 from verifier.bundle import Bundle, render_timeline, verify_bundle
-from verifier.errors import FormatError, KeyFormatError, VerificationError
+from verifier.errors import (
+    EncodingError,
+    EntryError,
+    HistoryRewrittenError,
+    KeyFormatError,
+    LotNotFoundError,
+    NoteError,
+    UnknownLogError,
+    VerificationError,
+    WitnessRefusal,
+)
 from verifier.note import ALG_COSIGNATURE_V1, SignerKey, VerifierKey
 from verifier.recall import parse_lot, recall_from_export
 from verifier.witness import Witness, serve
@@ -73,7 +86,20 @@ def _parser() -> argparse.ArgumentParser:
         "--state",
         type=Path,
         help="state file kept between audits (default for URLs: ~/.lotledger-verify/<origin>"
-        ".json; exports keep none unless given)",
+        "+<key id>.json; exports keep none unless given)",
+    )
+    again = p.add_mutually_exclusive_group()
+    again.add_argument(
+        "--recheck",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also re-check N random already-audited entries against the tree verified before",
+    )
+    again.add_argument(
+        "--full",
+        action="store_true",
+        help="also re-read and re-hash every already-audited entry",
     )
     p.add_argument("--page-size", type=int, default=1000, help="entries per request (URL)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -128,12 +154,25 @@ def _progress(quiet: bool) -> Progress | None:
 def _cmd_log(args: argparse.Namespace) -> int:
     key = _key(args.key)
     progress = _progress(args.quiet)
+    if args.recheck < 0 or args.page_size < 1:
+        raise _UsageError("--recheck must be >= 0 and --page-size >= 1")
     if args.source.startswith(("http://", "https://")):
-        state = args.state or DEFAULT_STATE / f"{key.name.replace('/', '_')}.json"
+        state = args.state or state_path_for(DEFAULT_STATE, key)
         report = audit_url(
-            args.source, key, state_path=state, page_size=args.page_size, progress=progress
+            args.source,
+            key,
+            state_path=state,
+            page_size=args.page_size,
+            progress=progress,
+            recheck=args.recheck,
+            full=args.full,
         )
     else:
+        if args.recheck or args.full:
+            raise _UsageError(
+                "--recheck and --full are for audits of a live log (a URL); an export's audit "
+                "re-hashes every entry the file holds"
+            )
         stream = _open_binary(args.source)
         try:
             report = audit_export(stream, key, state_path=args.state, progress=progress)  # type: ignore[arg-type]
@@ -145,10 +184,19 @@ def _cmd_log(args: argparse.Namespace) -> int:
         if report.previous_size is not None
         else ""
     )
+    again = (
+        f", {report.rechecked} already-audited entries checked again" if report.rechecked else ""
+    )
+    scope = (
+        f" (entries {report.start}..{report.tree_size - 1} of a range export: the entries "
+        f"before {report.start} are not checked by this file)"
+        if report.start and report.previous_size is None
+        else ""
+    )
     print(
         f"VERIFIED log {report.origin}: {report.tree_size} entries, root {report.root.hex()}; "
-        f"{report.entries_checked} entries re-hashed and chained, "
-        f"{report.checkpoints_checked} checkpoints checked{since} "
+        f"{report.entries_checked} entries re-hashed and chained{scope}, "
+        f"{report.checkpoints_checked} checkpoints checked{since}{again} "
         f"({report.seconds:.2f}s)"
     )
     return OK
@@ -233,17 +281,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except _UsageError as exc:
-        print(f"lotledger-verify: {exc}", file=sys.stderr)
-        return USAGE
-    except FormatError as exc:
-        print(f"FAILED: {exc}", file=sys.stderr)
-        return FAILED
-    except VerificationError as exc:
-        print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return FAILED
+        return _say(f"lotledger-verify: {exc}", USAGE)
+    except UnknownLogError as exc:
+        return _say(f"lotledger-verify: not the log you trust: {exc}", USAGE)
+    except (EncodingError, KeyFormatError) as exc:
+        return _say(f"lotledger-verify: cannot use this input: {exc}", USAGE)
+    except LotNotFoundError as exc:
+        return _say(f"lotledger-verify: {exc}", USAGE)
     except OSError as exc:
-        print(f"lotledger-verify: {exc}", file=sys.stderr)
-        return USAGE
+        return _say(f"lotledger-verify: {_os_message(exc)}", USAGE)
+    except EntryError as exc:
+        return _say(f"FAILED: the log was tampered with or is corrupt: {exc}", FAILED)
+    except HistoryRewrittenError as exc:
+        return _say(f"FAILED: {exc}", FAILED)
+    except (NoteError, WitnessRefusal, VerificationError) as exc:
+        return _say(f"FAILED: {exc}", FAILED)
+
+
+def _say(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _os_message(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"cannot read {exc.filename}: {exc.strerror}"
+    return str(exc)
 
 
 if __name__ == "__main__":

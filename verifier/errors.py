@@ -24,6 +24,8 @@ VerificationError                 root: anything the verifier refuses
 │   └── CheckpointMismatchError   a checkpoint in the log is not signed by the log's key
 ├── HistoryRewrittenError         the log no longer extends the history audited or
 │                                 witnessed before (carries old and new size)
+├── UnknownLogError               the log's origin or key is not the one the auditor
+│                                 trusts (another deployment, or the wrong key given)
 ├── LotNotFoundError              a recall or bundle names a lot the entries never mention
 └── WitnessRefusal                a witness refuses a checkpoint: carries the C2SP
                                   tlog-witness HTTP status (and its size on 409)
@@ -128,6 +130,10 @@ class HistoryRewrittenError(VerificationError):
         self.old_size = old_size
         self.new_size = new_size
         self.first_entry = first_entry
+
+
+class UnknownLogError(VerificationError):
+    """The log's origin or key is not the trusted one: another deployment, or a wrong key."""
 
 
 class LotNotFoundError(VerificationError):

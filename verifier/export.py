@@ -10,7 +10,20 @@ object followed by ``\\n``. It streams: a reader needs one line in memory.
 
    ``verifier_key`` is the log's C2SP verifier key string, for information
    only: an auditor checks against the key it already trusts.
-2. **Entry lines**, one per log entry, in order ``seq = 0 .. N-1``::
+
+   A **range export** (``lotledger export --from S``, ``GET /v1/log/export?from=S``)
+   starts at entry ``S > 0``; its header adds three fields::
+
+     "frontier":[BASE64,...],"prev":HEX,"start":S
+
+   ``frontier`` is the right frontier of the tree of size ``S`` (the hashes of its
+   perfect subtrees, largest first, as in ``verifier.compact``) and ``prev`` the hex
+   leaf hash of entry ``S-1``. An auditor that verified size ``S`` before compares
+   them with what it saved; one that did not can only check that the entries in the
+   file, on top of that frontier, hash to the roots the log signed (it proves the
+   range is in the signed log, not what came before it).
+2. **Entry lines**, one per log entry, in order ``seq = S .. N-1`` (``S`` = 0 for a
+   whole export)::
 
      {"leaf":BASE64,"nodes":BASE64,"seq":I}
 
@@ -21,11 +34,11 @@ object followed by ``\\n``. It streams: a reader needs one line in memory.
    proofs from, not only the leaves. It is present exactly when the leaf
    completes a subtree (every odd ``seq``): an absent ``nodes`` means none.
 3. **Checkpoint lines**, placed right after the entry line of ``seq =
-   tree_size - 1`` (a size-0 checkpoint right after the header)::
+   tree_size - 1`` (a checkpoint at size ``S`` right after the header)::
 
      {"checkpoint":NOTE,"tree_size":S}
 
-   ``NOTE`` is the C2SP signed checkpoint note the log signed at size ``S``.
+   ``NOTE`` is the C2SP signed checkpoint note the log signed at that size.
    Sizes strictly increase. **The last line is the checkpoint at size N**; an
    export that ends anywhere else is truncated and refused.
 
@@ -66,6 +79,7 @@ _NODES_KEY = b'","nodes":"'
 _SEQ_KEY = b'","seq":'
 a2b_base64 = binascii.a2b_base64
 _CHECKPOINT_PREFIX = b'{"checkpoint":'
+_RANGE_KEYS = {"start", "frontier", "prev"}
 _MAX_LINE = 1 << 24  # a leaf is an event of at most a few hundred kilobytes
 
 
@@ -74,20 +88,23 @@ class ExportHeader:
     origin: str
     verifier_key: str
     tree_size: int
+    start: int = 0
+    frontier: tuple[bytes, ...] = ()  # the tree's right frontier at ``start``
+    prev: bytes = bytes(32)  # leaf hash of entry start - 1
 
     def encode(self) -> bytes:
-        return (
-            canonical_bytes(
-                {
-                    "format": FORMAT,
-                    "version": VERSION,
-                    "origin": self.origin,
-                    "verifier_key": self.verifier_key,
-                    "tree_size": self.tree_size,
-                }
-            )
-            + b"\n"
-        )
+        obj: dict[str, object] = {
+            "format": FORMAT,
+            "version": VERSION,
+            "origin": self.origin,
+            "verifier_key": self.verifier_key,
+            "tree_size": self.tree_size,
+        }
+        if self.start:
+            obj["start"] = self.start
+            obj["frontier"] = [_b64(h).decode("ascii") for h in self.frontier]
+            obj["prev"] = self.prev.hex()
+        return canonical_bytes(obj) + b"\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +145,10 @@ def parse_header(line: bytes) -> ExportHeader:
             f"line 1: export version {obj.get('version')!r} is not supported (this reads {VERSION})"
         )
     keys = {"format", "version", "origin", "verifier_key", "tree_size"}
-    if set(obj) != keys:
+    if set(obj) not in (keys, keys | _RANGE_KEYS):
         raise FormatError(
-            f"line 1: header fields must be exactly {sorted(keys)}, got {sorted(obj)}"
+            f"line 1: header fields must be exactly {sorted(keys)} (and, for a range export, "
+            f"{sorted(_RANGE_KEYS)}), got {sorted(obj)}"
         )
     origin, key, size = obj["origin"], obj["verifier_key"], obj["tree_size"]
     if not isinstance(origin, str) or not origin or "\n" in origin:
@@ -139,7 +157,25 @@ def parse_header(line: bytes) -> ExportHeader:
         raise FormatError("line 1: verifier_key must be a string")
     if type(size) is not int or size < 0:
         raise FormatError(f"line 1: tree_size must be an integer >= 0, got {size!r}")
-    return ExportHeader(origin, key, size)
+    if "start" not in obj:
+        return ExportHeader(origin, key, size)
+    start, frontier, prev = obj["start"], obj["frontier"], obj["prev"]
+    if type(start) is not int or not 0 < start <= size:
+        raise FormatError(f"line 1: start must be an integer in [1, tree_size], got {start!r}")
+    try:
+        if not isinstance(frontier, list) or not isinstance(prev, str) or len(prev) != 64:
+            raise ValueError
+        hashes = tuple(a2b_base64(h, strict_mode=True) for h in frontier)
+        last = bytes.fromhex(prev)
+    except (TypeError, ValueError, binascii.Error):
+        raise FormatError(
+            "line 1: frontier must be a list of base64 hashes and prev 64 hex digits"
+        ) from None
+    if len(hashes) != start.bit_count() or any(len(h) != 32 for h in hashes):
+        raise FormatError(
+            f"line 1: the frontier at size {start} must hold {start.bit_count()} 32-byte hashes"
+        )
+    return ExportHeader(origin, key, size, start, hashes, last)
 
 
 def parse_entry_line(line: bytes, number: int) -> ExportEntry:
@@ -222,9 +258,9 @@ def read_export(
 def _items(stream: IO[bytes], header: ExportHeader) -> Iterator[ExportEntry | ExportCheckpoint]:
     number = 1
     entries = 0
-    last_size = -1
+    last_size = header.start - 1
     last_line_was_final = False
-    size = header.tree_size
+    size = header.tree_size - header.start
     parse = parse_entry_line
     for line in stream:
         number += 1
@@ -233,6 +269,11 @@ def _items(stream: IO[bytes], header: ExportHeader) -> Iterator[ExportEntry | Ex
         if line.startswith(_CHECKPOINT_PREFIX):
             item = parse_checkpoint_line(line, number)
             if item.tree_size <= last_size:
+                if item.tree_size < header.start:
+                    raise FormatError(
+                        f"line {number}: checkpoint at size {item.tree_size} is before the "
+                        f"export's start {header.start}"
+                    )
                 raise FormatError(
                     f"line {number}: checkpoint sizes must increase ({item.tree_size} after "
                     f"{last_size})"
@@ -250,6 +291,7 @@ def _items(stream: IO[bytes], header: ExportHeader) -> Iterator[ExportEntry | Ex
         if entries > size:
             raise FormatError(
                 f"line {number}: more entries than the header's tree_size {header.tree_size}"
+                + (f" less its start {header.start}" if header.start else "")
             )
         yield parse(line, number)
     if not last_line_was_final:

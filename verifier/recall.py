@@ -294,5 +294,5 @@ def recall_from_export(
 ) -> RecallAnswer:
     """Audit the export in full, building the supply graph as it goes; then trace."""
     graph = SupplyGraph()
-    audit_export(stream, key, on_entry=graph.add_leaf, progress=progress)
+    audit_export(stream, key, on_entry=graph.add_leaf, progress=progress, whole_log=True)
     return graph.trace(lots, direction, at=at)

@@ -7,9 +7,13 @@ import json
 
 from sqlalchemy.engine import make_url
 
-from api.commands import add_database_options, open_ledger, settings_from
+from api.commands import add_database_options
 from ledger import directory, keys, masterdata
-from ledger.errors import NotFound
+from ledger.config import Settings
+from ledger.errors import ConfigurationError, NotFound
+from ledger.log import Ledger
+from verifier.errors import KeyFormatError
+from verifier.note import SignerKey
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,13 +23,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_database_options(parser)
     parser.add_argument("--org-id", default="operator", help="the operator's organisation id")
     parser.add_argument("--org-name", default="Ledger operator")
+    parser.add_argument(
+        "--origin",
+        help="the log's name in its checkpoints and verifier key, e.g. ledger.example.com/log "
+        "(env LOTLEDGER_ORIGIN; default <this host's name>/log); fixed once the signing key "
+        "exists",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
-    ledger = open_ledger(args)
+    settings = Settings.load(
+        data_dir=args.data_dir, database_url=args.database_url, origin=args.origin
+    )
+    try:
+        SignerKey.generate(settings.origin)  # the same checks the real key gets
+    except KeyFormatError as exc:
+        raise ConfigurationError(f"--origin {settings.origin!r} cannot name a log: {exc}") from None
+    ledger = Ledger.open(settings)
+    if args.origin and ledger.origin != args.origin:
+        ledger.close()
+        raise ConfigurationError(
+            f"this ledger's signing key already names the log {ledger.origin!r}; a log keeps "
+            "its origin for life (verifiers trust it under that name): leave --origin out, "
+            "or init a new data directory"
+        )
     try:
         try:
             directory.get_organisation(ledger.engine, args.org_id)

@@ -1,7 +1,9 @@
-"""The public log endpoints, unauthenticated as a transparency log's are.
+"""The public log endpoints, unauthenticated as a transparency log's are, and the export.
 
-Hashes are standard base64 (as in C2SP checkpoints); entries carry the exact leaf
-bytes a verifier hashes. ``/v1/log/entries`` answers at most ``MAX_ENTRIES`` a page.
+Every answer's wire format is defined once, in ``verifier.wire`` (JSON Schema, encoder
+and the verifier's parser) and ``verifier.export`` (the export): these routes answer
+with those encoders and publish those schemas in the OpenAPI document.
+``/v1/log/entries`` answers at most ``MAX_ENTRIES`` a page.
 """
 
 from __future__ import annotations
@@ -11,28 +13,27 @@ import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from api.deps import LedgerDep
+from api.deps import AdminOrRegulatorKey, LedgerDep
 from api.errors import ApiError
 from api.routers import problems
-from api.schemas import (
-    ConsistencyProofOut,
-    InclusionProofOut,
-    LeafIndexOut,
-    LogEntriesOut,
-    LogEntryOut,
-)
+from api.schemas import LeafIndexOut
+from ledger.export import export_range, stream_export
 from ledger.witnessing import cosigned_checkpoint
+from verifier import wire
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
-MAX_ENTRIES = 1000
+MAX_ENTRIES = wire.MAX_PAGE
+JSON = "application/json"
+
+
+def _json(schema: dict[str, object], description: str) -> dict[int | str, dict[str, object]]:
+    return {200: {"description": description, "content": {JSON: {"schema": schema}}}}
+
+
 Size = Annotated[int, Query(ge=0, le=2**62)]
 _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 @router.get(
@@ -56,39 +57,86 @@ def verifier_key(ledger: LedgerDep) -> PlainTextResponse:
     return PlainTextResponse(str(ledger.verifier_key) + "\n")
 
 
-@router.get("/entries", response_model=LogEntriesOut, responses=problems(400, 422))
+@router.get(
+    "/entries",
+    response_class=Response,
+    responses={**_json(wire.ENTRIES_PAGE_SCHEMA, "a page of entries"), **problems(400, 422)},
+)
 def entries(
     ledger: LedgerDep,
     start: Size = 0,
     end: Annotated[int | None, Query(ge=0, le=2**62, description="exclusive")] = None,
-) -> LogEntriesOut:
-    """Entries [start, end) with their exact leaf bytes (base64). At most 1000 a page: the
-    answer stops early at that limit or at the tree size; ask again from the last seq + 1."""
+) -> Response:
+    """Entries [start, end) with their exact leaf bytes (base64), and the log's `tree_size`.
+    At most 1000 a page: the answer stops early at that limit or at the tree size; ask again
+    from the last seq + 1."""
     size = ledger.size()
     if start > size:
         raise ApiError(400, "invalid-range", f"start {start} is beyond the log's size {size}")
     stop = min(size, start + MAX_ENTRIES, size if end is None else end)
     if end is not None and end < start:
         raise ApiError(400, "invalid-range", f"end {end} is before start {start}")
-    found = ledger.entries(start, stop)
-    return LogEntriesOut(
-        entries=[LogEntryOut(seq=e.seq, leaf=_b64(e.leaf_bytes)) for e in found],
-        tree_size=size,
-    )
+    found = [(e.seq, e.leaf_bytes) for e in ledger.entries(start, stop)]
+    return Response(wire.encode_entries_page(found, size), media_type=JSON)
 
 
-@router.get("/proof/inclusion", response_model=InclusionProofOut, responses=problems(400, 422))
-def inclusion(ledger: LedgerDep, index: Size, size: Size) -> InclusionProofOut:
+@router.get(
+    "/proof/inclusion",
+    response_class=Response,
+    responses={**_json(wire.INCLUSION_PROOF_SCHEMA, "an inclusion proof"), **problems(400, 422)},
+)
+def inclusion(ledger: LedgerDep, index: Size, size: Size) -> Response:
     """The RFC 9162 inclusion proof of leaf `index` in the tree of `size`."""
     proof = ledger.inclusion_proof(index, size)
-    return InclusionProofOut(index=index, tree_size=size, hashes=[_b64(h) for h in proof])
+    return Response(wire.encode_inclusion_proof(index, size, proof), media_type=JSON)
 
 
-@router.get("/proof/consistency", response_model=ConsistencyProofOut, responses=problems(400, 422))
-def consistency(ledger: LedgerDep, first: Size, second: Size) -> ConsistencyProofOut:
+@router.get(
+    "/proof/consistency",
+    response_class=Response,
+    responses={
+        **_json(wire.CONSISTENCY_PROOF_SCHEMA, "a consistency proof"),
+        **problems(400, 422),
+    },
+)
+def consistency(ledger: LedgerDep, first: Size, second: Size) -> Response:
     """The RFC 9162 consistency proof from the tree of size `first` to size `second`."""
     proof = ledger.consistency_proof(first, second)
-    return ConsistencyProofOut(first=first, second=second, hashes=[_b64(h) for h in proof])
+    return Response(wire.encode_consistency_proof(first, second, proof), media_type=JSON)
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "the log export (lotledger-export, version 1), streamed",
+            "content": {"application/jsonl": {"schema": {"type": "string"}}},
+        },
+        **problems(400, 401, 403, 422),
+    },
+)
+def export(
+    ledger: LedgerDep,
+    _key: AdminOrRegulatorKey,
+    start: Annotated[
+        int, Query(alias="from", ge=0, le=2**62, description="first entry (default 0)")
+    ] = 0,
+    to: Annotated[
+        int | None,
+        Query(ge=0, le=2**62, description="end, exclusive (default: the latest checkpoint)"),
+    ] = None,
+) -> StreamingResponse:
+    """The log as a `lotledger-export` (JSON Lines), entries `[from, to)` with the tree nodes
+    and signed checkpoints that let `lotledger-verify log` audit it offline. Regulator and
+    admin keys."""
+    # Checked before the first byte is sent: a bad range is a problem, not a cut-off file.
+    plan = export_range(ledger, start, to)
+    return StreamingResponse(
+        stream_export(ledger, plan),
+        media_type="application/jsonl",
+        headers={"Content-Disposition": 'attachment; filename="lotledger-export.jsonl"'},
+    )
 
 
 @router.get("/leaf", response_model=LeafIndexOut, responses=problems(400, 404, 422))
