@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from api.commands import add_database_options, settings_from
 from ledger.export import export_range, stream_export
@@ -38,15 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print("lotledger export: --from and --to must be >= 0", file=sys.stderr)
         return 2
     settings = settings_from(args)
-    url = settings.database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        # Never create an empty ledger (and a new signing key) just to export nothing.
-        print(
-            f"lotledger export: there is no ledger in {settings.data_dir.resolve()}: pass "
-            "--data-dir (or LOTLEDGER_DATA_DIR) of the service, or --database-url",
-            file=sys.stderr,
-        )
-        return 2
+    # api.cli has already refused a data directory with no ledger (exit 2, in words).
     ledger = Ledger.open(settings, migrate=False)
     try:
         plan = export_range(ledger, args.start, args.end)
