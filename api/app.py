@@ -17,9 +17,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
-from api.limits import MAX_BATCH, MAX_BODY_BYTES, BodyLimit
+from api.headers import SecurityHeaders
+from api.limits import MAX_BATCH, MAX_BODY_BYTES, BodyLimit, JsonBodies
 from api.routers import (
     bundles,
+    docs,
     events,
     keys,
     labels,
@@ -34,6 +36,7 @@ from api.routers import (
     reports,
     resolver,
     scan,
+    service,
     stock,
     trace,
 )
@@ -44,6 +47,8 @@ from ledger.log import Ledger
 from ledger.witnessing import WitnessLoop, load_witnesses
 
 ROUTERS: list[APIRouter] = [
+    service.router,
+    docs.router,
     organisations.router,
     locations.router,
     products.router,
@@ -128,7 +133,8 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs and /redoc are api/routers/docs.py's: served from assets that ship with us.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.ledger = ledger
@@ -136,7 +142,11 @@ def create_app(
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    # Inside the body limit: a body to /v1/ must be JSON in UTF-8 (415 otherwise).
+    app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
+    # Outermost, so that every answer gets the headers, the limit's refusals included.
+    app.add_middleware(SecurityHeaders)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
