@@ -35,6 +35,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from ledger.errors import (
     EventValidationError,
@@ -256,8 +257,41 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this request's path (with HEAD for GET, and
+    OPTIONS), in a stable order. Starlette's own 405 names only the first route's."""
+    # Asked method by method: routes may be nested routers, which answer only "matches".
+    routes = request.app.router.routes
+    methods = {
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    }
+    if not methods:
+        return []
+    methods.add("OPTIONS")
+    return [m for m in (*_METHODS, "OPTIONS") if m in methods]
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        allow = {"Allow": ", ".join(allowed)}
+        if request.method == "OPTIONS" and allowed:
+            return Response(status_code=204, headers=allow)
+        return problem(
+            405,
+            "method-not-allowed",
+            f"{request.method} is not allowed here; allowed: {allow['Allow']}",
+            instance=request.url.path,
+            headers=allow,
+        )
     if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
         err = not_utf8(exc.__cause__)
         return problem(400, err.slug, err.detail, instance=request.url.path, **err.extra)

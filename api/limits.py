@@ -9,10 +9,13 @@ batch; a longer one is answered 413 too.
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ApiError, problem
+from api.errors import ApiError, invalid, problem
 from ledger.log import MAX_BATCH
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -23,6 +26,7 @@ __all__ = [
     "body_too_large",
     "nul_character",
     "read_body",
+    "single_valued_query",
 ]
 
 
@@ -231,3 +235,47 @@ class JsonBodies:
                 "('Content-Type: application/json' or '...; charset=utf-8')"
             )
         return None
+
+
+# -- query strings: one value per parameter, unless it is a list --------------------------
+
+
+def _array_params(app: Any) -> dict[tuple[str, str], frozenset[str]]:
+    """(path, METHOD) -> the query parameters the OpenAPI document declares as arrays."""
+    table: dict[tuple[str, str], frozenset[str]] | None = getattr(app.state, "query_arrays", None)
+    if table is None:
+        table = {}
+        for path, item in app.openapi().get("paths", {}).items():
+            for method, op in item.items():
+                if not isinstance(op, dict):
+                    continue
+                table[(path, method.upper())] = frozenset(
+                    p["name"]
+                    for p in op.get("parameters", [])
+                    if p.get("in") == "query" and _is_array(p.get("schema", {}))
+                )
+        app.state.query_arrays = table
+    return table
+
+
+def _is_array(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "array":
+        return True
+    return any(_is_array(s) for s in schema.get("anyOf", []))
+
+
+async def single_valued_query(request: Request) -> None:
+    """A dependency of every route: a query parameter given more than once is refused with
+    422 naming it, unless the operation takes a list there (``?lot=...&lot=...``). The
+    framework would otherwise keep the last value silently."""
+    params = request.query_params
+    items = params.multi_items()
+    if len(items) == len(params):
+        return
+    route = request.scope.get("route")
+    arrays = _array_params(request.app).get(
+        (getattr(route, "path", ""), request.method), frozenset()
+    )
+    for name, count in Counter(k for k, _ in items).items():
+        if count > 1 and name not in arrays:
+            raise invalid(name, f"given {count} times; this parameter takes one value")

@@ -17,6 +17,7 @@ from ledger.config import Settings
 from ledger.db import make_engine
 from ledger.log import Ledger
 from tests.api_fixtures import ApiClient, Keys, api_keys, client  # noqa: F401 - fixtures
+from tests.conftest import LETTUCE
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
@@ -198,3 +199,53 @@ def test_security_headers_on_every_kind_of_answer(client: ApiClient, api_keys: K
             assert "content-security-policy" not in r.headers, what
     assert answers["413"].status_code == 413
     assert json.loads(answers["problem 404"].content)["status"] == 404
+
+
+def test_options_and_405_list_every_allowed_method(client: ApiClient, api_keys: Keys) -> None:
+    r = client.request("OPTIONS", "/v1/orders", key=api_keys.manager)
+    assert (r.status_code, r.headers["allow"]) == (204, "GET, POST, OPTIONS")
+    assert r.content == b""
+    r = client.request("OPTIONS", f"/v1/lots/{LETTUCE}/L1/stock")
+    assert (r.status_code, r.headers["allow"]) == (204, "GET, OPTIONS")
+    r = client.delete("/v1/orders", key=api_keys.manager)
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, POST, OPTIONS"
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"] == "DELETE is not allowed here; allowed: GET, POST, OPTIONS"
+    r = client.request("PATCH", "/v1/events", key=api_keys.farm)
+    assert (r.status_code, r.headers["allow"]) == (405, "POST, OPTIONS")
+    assert client.request("OPTIONS", "/v1/no-such-thing").status_code == 404
+
+
+def test_openapi_documents_problems_patterns_and_strict_booleans(
+    client: ApiClient, api_keys: Keys
+) -> None:
+    spec = client.get("/openapi.json").json()
+    problem_body = {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}
+    place = spec["paths"]["/v1/orders"]["post"]["responses"]
+    for code in ("400", "401", "403", "413", "415", "422"):
+        assert place[code]["content"] == {"application/problem+json": problem_body}, code
+    stock = spec["paths"]["/v1/lots/{gtin}/{lot}/stock"]["get"]
+    assert stock["responses"]["404"]["content"]["application/problem+json"] == problem_body
+    params = {p["name"]: p["schema"] for p in stock["parameters"]}
+    assert params["gtin"]["pattern"] == "^[0-9]{8,14}$"
+    assert params["lot"]["pattern"].endswith("{1,20}$")
+    assert "HTTPValidationError" not in json.dumps(spec)
+    health = spec["paths"]["/healthz"]["get"]["responses"]
+    assert set(health) == {"200", "422"}
+    ready = spec["paths"]["/readyz"]["get"]["responses"]["503"]
+    assert ready["content"]["application/problem+json"] == problem_body
+    # A declared boolean takes only true or false.
+    r = client.post(
+        "/v1/recalls/R1/confirmations",
+        key=api_keys.manager,
+        json={"location": "store-1", "dispose": 0},
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"] == [
+        {"index": 0, "field": "dispose", "message": "Input should be a valid boolean"}
+    ]
+    # A query parameter that takes one value, given twice.
+    r = client.get("/v1/locations?org_id=farm&org_id=retail", key=api_keys.admin)
+    assert r.status_code == 422
+    assert r.json()["detail"] == "org_id: given 2 times; this parameter takes one value"

@@ -8,7 +8,8 @@ from api.errors import PROBLEM_MEDIA_TYPE
 from api.schemas import ProblemDetail
 
 _DESCRIPTIONS = {
-    400: "Bad request: malformed JSON or a range outside the log",
+    400: "Bad request: malformed JSON (with line and column), a body not in UTF-8, or a "
+    "range outside the log",
     401: "Missing, unknown or revoked API key",
     403: "The key's role or organisation may not do this",
     404: "Not found (or not visible to this organisation)",
