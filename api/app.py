@@ -8,18 +8,23 @@ To add a resource, write ``api/routers/<name>.py`` with a ``router`` and add it 
 from __future__ import annotations
 
 import gc
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
-from api.limits import MAX_BATCH, MAX_BODY_BYTES, BodyLimit
+from api.errors import PROBLEM_MEDIA_TYPE
+from api.headers import SecurityHeaders
+from api.limits import MAX_BATCH, MAX_BODY_BYTES, BodyLimit, JsonBodies, single_valued_query
+from api.routers import _DESCRIPTIONS as _PROBLEM_DESCRIPTIONS
 from api.routers import (
     bundles,
+    docs,
     events,
     keys,
     labels,
@@ -34,6 +39,7 @@ from api.routers import (
     reports,
     resolver,
     scan,
+    service,
     stock,
     trace,
 )
@@ -44,6 +50,8 @@ from ledger.log import Ledger
 from ledger.witnessing import WitnessLoop, load_witnesses
 
 ROUTERS: list[APIRouter] = [
+    service.router,
+    docs.router,
     organisations.router,
     locations.router,
     products.router,
@@ -128,7 +136,9 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        dependencies=[Depends(single_valued_query)],
+        # /docs and /redoc are api/routers/docs.py's: served from assets that ship with us.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.ledger = ledger
@@ -136,7 +146,11 @@ def create_app(
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    # Inside the body limit: a body to /v1/ must be JSON in UTF-8 (415 otherwise).
+    app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
+    # Outermost, so that every answer gets the headers, the limit's refusals included.
+    app.add_middleware(SecurityHeaders)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -147,6 +161,7 @@ def create_app(
                 routes=app.routes,
             )
             _add_component_models(schema, EventBatch, ProblemDetail)
+            document_problems(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -175,6 +190,77 @@ def create_served_app() -> FastAPI:
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     return app
+
+
+_PROBLEM_REF = "#/components/schemas/ProblemDetail"
+_PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _PROBLEM_REF}}}
+#: What FastAPI documents for its own 422 (a body we never send: ours is a problem).
+_FASTAPI_422 = "#/components/schemas/HTTPValidationError"
+
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+#: The pattern of each path parameter, as the ledger checks it when the thing is created
+#: or read (so a value that does not match never names anything: 404 or 422).
+PATH_PATTERNS = {
+    "gtin": r"^[0-9]{8,14}$",
+    "lot": r"^[0-9A-Za-z!\"%&'()*+,\-./:;<=>?_]{1,20}$",  # GS1 AI (10): CSET 82
+    "org_id": _ID,
+    "location": _ID,  # a location id or its GLN
+    "recall_id": _ID,
+    "key_id": r"^key_[0-9a-f]{16}$",
+}
+
+
+def document_problems(schema: dict[str, Any]) -> None:
+    """Document on every operation the problem answers the service really gives:
+
+    - 422 everywhere (any parameter, and a NUL in any URL, is checked);
+    - 400 (malformed JSON, not UTF-8), 413 (over the body limit) and 415 (not JSON) on
+      every operation that takes a body;
+    - 401 and 403 on every operation that needs a key; 404 on every one with a path
+      parameter (the thing named is not there or not visible).
+
+    Each as ``application/problem+json`` with the ProblemDetail schema; an entry a route
+    documents itself keeps its description, with the problem body added to its content.
+    """
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            for param in op.get("parameters", []):
+                pattern = PATH_PATTERNS.get(param.get("name", ""))
+                if param.get("in") == "path" and pattern and "pattern" not in param["schema"]:
+                    param["schema"]["pattern"] = pattern
+            codes = {422}
+            if "requestBody" in op:
+                codes |= {400, 413, 415}
+            if op.get("security"):
+                codes |= {401, 403}
+            if any(p.get("in") == "path" for p in op.get("parameters", [])):
+                codes.add(404)
+            responses = op["responses"]
+            pages = any(
+                "text/html" in r.get("content", {})
+                for c, r in responses.items()
+                if str(c).startswith("2")
+            )
+            for code in sorted(codes | {int(c) for c in responses if str(c)[0] == "4"}):
+                entry = responses.setdefault(
+                    str(code), {"description": _PROBLEM_DESCRIPTIONS.get(code, "Problem")}
+                )
+                if pages and "content" not in entry:
+                    # A page's own refusal (the resolver's): HTML for browsers.
+                    entry["content"] = {"text/html": {"schema": {"type": "string"}}}
+                content = entry.setdefault("content", {})
+                json_body = content.get("application/json", {}).get("schema", {})
+                if json_body.get("$ref") in (_FASTAPI_422, _PROBLEM_REF):
+                    # Problems are sent as application/problem+json only.
+                    del content["application/json"]
+                content.update(_PROBLEM_CONTENT)
+    components = schema.get("components", {}).get("schemas", {})
+    if not any(_FASTAPI_422 in json.dumps(v) for v in schema.get("paths", {}).values()):
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
 
 
 def _add_component_models(schema: dict[str, Any], *models: type[Any]) -> None:

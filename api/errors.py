@@ -17,7 +17,8 @@ IdempotencyConflict        409     idempotency-conflict
 NotFound                   404     not-found
 ValueError (ledger args)   422     validation-error
 InvalidRange               400     invalid-range
-malformed JSON             400     malformed-json
+malformed JSON             400     malformed-json (with ``line`` and ``column``)
+body not JSON or not UTF-8 415     unsupported-media-type
 missing/bad/revoked key    401     unauthorized
 role or organisation       403     forbidden
 body over the limit        413     request-too-large
@@ -34,6 +35,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from ledger.errors import (
     EventValidationError,
@@ -47,6 +49,7 @@ from ledger.errors import (
     RuleViolation,
     StaleCount,
 )
+from ledger.quantity import string_expected_message
 from ledger.recall import RecallConflict
 
 PROBLEM_BASE = "https://lotledger.dev/problems/"
@@ -59,8 +62,10 @@ _TITLES = {
     405: "Method Not Allowed",
     409: "Conflict",
     413: "Content Too Large",
+    415: "Unsupported Media Type",
     422: "Unprocessable Content",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -186,11 +191,42 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def malformed_json(message: str, doc: str, pos: int) -> ApiError:
+    """400 malformed-json saying what the parser found, and at which line and column."""
+    line = doc.count("\n", 0, pos) + 1
+    column = pos - doc.rfind("\n", 0, pos)
+    return ApiError(
+        400,
+        "malformed-json",
+        f"the request body is not valid JSON: {message} at line {line}, column {column}",
+        line=line,
+        column=column,
+    )
+
+
+def not_utf8(exc: UnicodeDecodeError) -> ApiError:
+    return ApiError(
+        400,
+        "malformed-json",
+        f"the request body is not valid UTF-8: byte {exc.object[exc.start]:#04x} at offset "
+        f"{exc.start}; JSON must be encoded as UTF-8",
+        offset=exc.start,
+    )
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:] or parts
     return ".".join(parts) or "request"
+
+
+def _message(error: Any) -> str:
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if error.get("type") == "string_type" and error.get("loc"):
+        better = string_expected_message(str(error["loc"][-1]), error.get("input"))
+        return better or message
+    return message
 
 
 async def _request_validation(request: Request, exc: Exception) -> Response:
@@ -199,17 +235,18 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
         {
             "index": e["loc"][2] if len(e["loc"]) > 2 and isinstance(e["loc"][2], int) else 0,
             "field": _field(tuple(e["loc"])),
-            "message": str(e.get("msg", "invalid")).removeprefix("Value error, "),
+            "message": _message(e),
         }
         for e in exc.errors()
     ]
-    if any(e.get("type") == "json_invalid" for e in exc.errors()):
-        return problem(
-            400,
-            "malformed-json",
-            "the request body is not valid JSON",
-            instance=request.url.path,
-        )
+    for e in exc.errors():
+        if e.get("type") == "json_invalid":
+            err = malformed_json(
+                str((e.get("ctx") or {}).get("error", "invalid")),
+                exc.body if isinstance(exc.body, str) else "",
+                e["loc"][1] if len(e["loc"]) > 1 and isinstance(e["loc"][1], int) else 0,
+            )
+            return problem(err.status, err.slug, err.detail, instance=request.url.path, **err.extra)
     first = errors[0] if errors else {"field": "request", "message": "invalid"}
     return problem(
         422,
@@ -220,8 +257,44 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this request's path (with HEAD for GET, and
+    OPTIONS), in a stable order. Starlette's own 405 names only the first route's."""
+    # Asked method by method: routes may be nested routers, which answer only "matches".
+    routes = request.app.router.routes
+    methods = {
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    }
+    if not methods:
+        return []
+    methods.add("OPTIONS")
+    return [m for m in (*_METHODS, "OPTIONS") if m in methods]
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        allow = {"Allow": ", ".join(allowed)}
+        if request.method == "OPTIONS" and allowed:
+            return Response(status_code=204, headers=allow)
+        return problem(
+            405,
+            "method-not-allowed",
+            f"{request.method} is not allowed here; allowed: {allow['Allow']}",
+            instance=request.url.path,
+            headers=allow,
+        )
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        err = not_utf8(exc.__cause__)
+        return problem(400, err.slug, err.detail, instance=request.url.path, **err.extra)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
     return problem(exc.status_code, slug, detail, instance=request.url.path, headers=exc.headers)

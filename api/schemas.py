@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ledger.events import Event
+from ledger.events import EARLIEST_DATE, LATEST_DATE, Event, check_date_range
 from ledger.keys import KeyInfo
 from ledger.lots import HoldInfo, LotStatus, StockLine
 
@@ -21,6 +22,23 @@ Decimal = Annotated[str, Field(pattern=r"^-?(0|[1-9][0-9]{0,12})(\.[0-9]{1,6})?$
 Base64 = Annotated[str, Field(description="standard base64")]
 Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 _NO_NUL = r"^[^\x00]*$"  # text columns (PostgreSQL's) cannot hold U+0000
+DATE_RANGE = f"between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}"
+
+
+def _day_in_range(value: date) -> date:
+    check_date_range(value.date() if isinstance(value, datetime) else value)
+    return value
+
+
+def _moment_in_range(value: date | datetime) -> date | datetime:
+    check_date_range(value.date() if isinstance(value, datetime) else value)
+    return value
+
+
+#: A date in a query or body, within the dates the ledger records (422 naming the range).
+BoundedDate = Annotated[date, AfterValidator(_day_in_range)]
+#: A date or an RFC 3339 time, likewise.
+BoundedMoment = Annotated[date | datetime, AfterValidator(_moment_in_range)]
 
 
 def text(max_length: int, min_length: int = 0) -> Any:
@@ -35,7 +53,10 @@ class _In(BaseModel):
 
 
 class ProblemItem(BaseModel):
-    index: int = Field(description="the failing event's position in the batch (0 otherwise)")
+    index: int | None = Field(
+        description="the failing event's position in the batch (0 otherwise; null for a "
+        "problem of the whole batch, such as an empty one)"
+    )
     field: str = Field(description="dotted path of the failing field")
     message: str
 
@@ -239,3 +260,38 @@ class LotStockOut(BaseModel):
 class LeafIndexOut(BaseModel):
     index: int
     leaf_hash: Hex
+
+
+# -- the service -----------------------------------------------------------------------
+
+
+class LinkOut(BaseModel):
+    rel: str
+    href: str
+    title: str
+
+
+class IndexOut(BaseModel):
+    """``GET /`` for clients: where everything is."""
+
+    name: str
+    version: str
+    origin: str = Field(description="the log's origin line (its checkpoints' first line)")
+    tree_size: int
+    links: list[LinkOut]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class CheckOut(BaseModel):
+    name: Literal["database", "migrations", "signing_key"]
+    ok: bool
+    detail: str
+    ms: float
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"]
+    checks: list[CheckOut]

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
 
 from ledger import quantity
@@ -41,6 +42,22 @@ def _event_id(value: str) -> str:
     return lowered
 
 
+#: The dates the ledger records and answers for: event times, expiry and production dates,
+#: and the date ranges of queries. Outside them a date is a typing error (0001-01-01,
+#: 9999-12-31), and date arithmetic near the calendar's ends would overflow.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+def check_date_range(day: date) -> None:
+    """Raise ValueError when ``day`` is outside [EARLIEST_DATE, LATEST_DATE]."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(
+            f"{day.isoformat()} is outside the dates the ledger records "
+            f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})"
+        )
+
+
 # Remembered like _gtin and _location: a batch's events mostly share their times and
 # quantities, and a refusal raises every time (lru_cache keeps no exceptions).
 @lru_cache(maxsize=4096)
@@ -50,9 +67,10 @@ def _rfc3339(value: str) -> str:
             f"{value!r} is not an RFC 3339 time with an offset, e.g. 2026-11-24T08:30:00+01:00"
         )
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{value!r} is not a valid date and time") from None
+    check_date_range(moment.date())
     return value
 
 
@@ -63,6 +81,7 @@ def _iso_date(value: str) -> str:
         raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD") from None
     if parsed.isoformat() != value:
         raise ValueError(f"{value!r} must be written YYYY-MM-DD")
+    check_date_range(parsed)
     return value
 
 
@@ -107,6 +126,10 @@ def _sensor_value(value: str) -> str:
     return quantity.normalize(value, signed=True, allow_zero=True)
 
 
+def _price(value: str) -> str:
+    return quantity.normalize(quantity.check_price(value))
+
+
 EventId = Annotated[str, AfterValidator(_event_id)]
 Time = Annotated[str, AfterValidator(_rfc3339)]
 IsoDate = Annotated[str, AfterValidator(_iso_date)]
@@ -115,6 +138,7 @@ LotCode = Annotated[str, AfterValidator(_lot)]
 LocationId = Annotated[str, AfterValidator(_location)]
 Quantity = Annotated[str, Field(examples=["120.5"]), AfterValidator(_positive)]
 SignedQuantity = Annotated[str, Field(examples=["-3"]), AfterValidator(_signed)]
+Price = Annotated[str, Field(examples=["2.49"]), AfterValidator(_price)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Unit = Literal["each", "case", "pallet", "kg", "g", "lb", "oz", "l", "ml"]
 
@@ -288,7 +312,7 @@ class OrderLine(_Model):
     unit: Unit
     #: Price per unit. The ledger fills in the product's unit cost when it is absent (a
     #: product with no cost keeps none: 0). Decides whether approval is needed.
-    unit_price: Quantity | None = None
+    unit_price: Price | None = None
 
 
 class OrderPlaced(_Event):
@@ -298,6 +322,21 @@ class OrderPlaced(_Event):
     order_id: Text
     supplier_location: LocationId
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _value_in_bounds(self) -> OrderPlaced:
+        # Exact in Python; the stored value (micro-units) must fit the database's int64.
+        quantity.check_order_value(
+            sum(
+                quantity.parse_decimal(line.quantity)
+                * quantity.parse_decimal(line.unit_price)
+                // quantity.SCALE
+                for line in self.lines
+                if line.unit_price is not None
+            )
+        )
+        return self
+
     #: Set by the ledger when the order is appended: whether the order's value was over the
     #: buying organisation's approval limit then. A client never sends it.
     approval_required: bool | None = None
@@ -418,9 +457,15 @@ def parse_events(raw: list[Any]) -> list[BaseModel]:
         try:
             events.append(_validate_one(item))
         except ValidationError as exc:
-            for err in exc.errors(include_url=False, include_input=False):
+            for err in exc.errors(include_url=False):
                 message = err["msg"].removeprefix("Value error, ")
-                problems.append(Problem(index, _field_path(err["loc"]), message))
+                field = _field_path(err["loc"])
+                if err["type"] == "string_type":
+                    message = (
+                        quantity.string_expected_message(field.rsplit(".", 1)[-1], err["input"])
+                        or message
+                    )
+                problems.append(Problem(index, field, message))
     if problems:
         raise EventValidationError(problems)
     return events

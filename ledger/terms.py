@@ -13,7 +13,7 @@ from ledger.bulk import upsert_rows
 from ledger.db import read_transaction, write_transaction
 from ledger.errors import EventValidationError, NotFound, Problem
 from ledger.projection_orders import DEFAULT_APPROVAL_LIMIT
-from ledger.quantity import format_micro, parse_decimal
+from ledger.quantity import check_price, format_micro, parse_decimal
 from ledger.schema import Location, OrderPolicy, Product, ProductSupplier, ProductTerms
 from verifier.gs1 import IdentifierError, validate_gtin
 
@@ -70,7 +70,9 @@ def set_terms(
         ("unit_price", unit_price),
     ):
         try:
-            values.append(parse_decimal(text))
+            # Prices are bounded (ledger.quantity.MAX_PRICE) so that quantity x price fits.
+            checked = check_price(text) if name in ("unit_cost", "unit_price") else text
+            values.append(parse_decimal(checked))
         except ValueError as exc:
             raise _invalid(name, str(exc)) from None
     if values[0] <= 0:

@@ -101,7 +101,8 @@ def test_every_failing_event_is_listed(
     ("body", "status", "slug"),
     [
         (b'{"events": [', 400, "malformed-json"),
-        (b"\xff\xfe", 400, "malformed-json"),
+        (b"\xff\xfe", 415, "unsupported-media-type"),  # a UTF-16 byte-order mark
+        (b'{"events": ["\xff"]}', 400, "malformed-json"),
         (b"[" * 100_000, 400, "malformed-json"),
         (b"[]", 422, "validation-error"),
         (b'{"events": {}}', 422, "validation-error"),
@@ -110,8 +111,8 @@ def test_every_failing_event_is_listed(
         (b'{"events": [1, "two", null]}', 422, "validation-error"),
         (b'{"events": [{"product": "a\\u0000b"}]}', 422, "validation-error"),
     ],
-    ids=["truncated", "not utf-8", "deeply nested", "bare array", "not a list", "empty",
-         "extra field", "not objects", "NUL character"],
+    ids=["truncated", "utf-16 mark", "not utf-8", "deeply nested", "bare array", "not a list",
+         "empty", "extra field", "not objects", "NUL character"],
 )  # fmt: skip
 def test_malformed_bodies(
     world: Ledger,
@@ -160,7 +161,9 @@ def test_oversized_body_declared_and_streamed(
             yield b" " * (1024 * 1024)
         yield b"]}"
 
-    streamed = client.post("/v1/events", key=farm, content=chunks())
+    streamed = client.post(
+        "/v1/events", key=farm, content=chunks(), headers={"content-type": "application/json"}
+    )
     assert streamed.status_code == 413
     assert streamed.json()["type"] == PROBLEMS + "request-too-large"
     assert world.size() == 0

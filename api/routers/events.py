@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.deps import WriterKey
-from api.errors import ApiError, forbidden, invalid
+from api.errors import ApiError, forbidden, invalid, malformed_json, not_utf8
 from api.limits import MAX_BATCH, MAX_BODY_BYTES, nul_character, read_body
 from api.routers import AUTH, problems
 from api.schemas import EVENT_BATCH_EXAMPLE, AppendOut
@@ -52,9 +52,15 @@ def decode_batch(body: bytes) -> list[Any]:
     if b"\\u0000" in body:
         raise nul_character("the request body")
     try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError):
-        raise ApiError(400, "malformed-json", "the request body is not valid JSON") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise not_utf8(exc) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise malformed_json(exc.msg, exc.doc, exc.pos) from None
+    except RecursionError:
+        raise ApiError(400, "malformed-json", "the request body nests too deeply") from None
     if not isinstance(doc, dict):
         raise invalid("events", 'the body must be an object: {"events": [...]}')
     extra = sorted(set(doc) - {"events"})
@@ -63,6 +69,13 @@ def decode_batch(body: bytes) -> list[Any]:
     events = doc.get("events")
     if not isinstance(events, list):
         raise invalid("events", "must be a list of events")
+    if not events:
+        raise ApiError(
+            422,
+            "validation-error",
+            f"the batch is empty: send 1 to {MAX_BATCH:,} events",
+            errors=[{"index": None, "field": "events", "message": "the batch is empty"}],
+        )
     if len(events) > MAX_BATCH:
         raise ApiError(
             413,

@@ -30,7 +30,7 @@ def create_key(body: KeyIn, ledger: LedgerDep, key: AdminKey) -> NewKeyOut:
 def list_keys(
     ledger: LedgerDep,
     key: AdminKey,
-    org_id: Annotated[str | None, Query(max_length=64)] = None,
+    org_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")] = None,
 ) -> list[KeyInfo]:
     """Every key (never its secret), revoked ones included. Roles: admin."""
     return keys.list_keys(ledger.engine, org_id)

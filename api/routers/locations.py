@@ -35,7 +35,7 @@ def create_location(body: LocationIn, ledger: LedgerDep, key: AdminKey) -> Locat
 def list_locations(
     ledger: LedgerDep,
     key: AnyKey,
-    org_id: Annotated[str | None, Query(max_length=64)] = None,
+    org_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")] = None,
 ) -> list[LocationInfo]:
     """The location directory, optionally of one organisation. Roles: all."""
     return directory.list_locations(ledger.engine, org_id)

@@ -38,7 +38,7 @@ def create_product(body: ProductIn, ledger: LedgerDep, key: AdminKey) -> Product
 def list_products(
     ledger: LedgerDep,
     key: AnyKey,
-    org_id: Annotated[str | None, Query(max_length=64)] = None,
+    org_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")] = None,
 ) -> list[ProductInfo]:
     """Every product, optionally of one organisation. Roles: all."""
     return directory.list_products(ledger.engine, org_id)

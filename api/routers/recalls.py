@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.responses import Response
 
 from api.deps import LedgerDep, ManagerKey, ManagerOrRegulatorKey, ReaderKey, WriterKey, viewer_of
@@ -77,7 +77,7 @@ class ConfirmationIn(BaseModel):
     )
 
     location: Annotated[str, Field(min_length=1, max_length=64)]
-    dispose: bool = Field(
+    dispose: StrictBool = Field(
         default=True,
         description="dispose of (reason recall) what the location still holds; with false, "
         "confirm goods already removed (409 if any is left)",

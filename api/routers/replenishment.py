@@ -146,7 +146,7 @@ class SuppliersOut(BaseModel):
 
 @router.get("/terms/{gtin}/suppliers", response_model=SuppliersOut, responses=problems(*AUTH, 422))
 def get_suppliers(
-    gtin: Annotated[str, Path(max_length=14)], ledger: LedgerDep, key: AnyKey
+    gtin: Annotated[str, Path(pattern=r"^[0-9]{8,14}$")], ledger: LedgerDep, key: AnyKey
 ) -> SuppliersOut:
     """The suppliers of a product ordered from more than one, preferred first, each with
     its quoted lead time. Roles: all."""

@@ -11,13 +11,14 @@ from fastapi import APIRouter, Query
 from api.deps import LedgerDep, ReaderKey, viewer_of
 from api.errors import invalid
 from api.routers import AUTH, problems
+from api.schemas import DATE_RANGE, BoundedDate
 from ledger import reports
 from ledger.inventory import today_utc
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 ERRORS = problems(*AUTH, 422)
-Start = Annotated[date | None, Query(description="default: 28 days ago")]
-End = Annotated[date | None, Query(description="exclusive; default: today")]
+Start = Annotated[BoundedDate | None, Query(description=f"default: 28 days ago; {DATE_RANGE}")]
+End = Annotated[BoundedDate | None, Query(description=f"exclusive; default: today; {DATE_RANGE}")]
 
 
 def _window(start: date | None, end: date | None) -> tuple[date, date]:

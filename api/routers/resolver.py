@@ -62,16 +62,9 @@ _TEMPLATES = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-# Pages load nothing from anywhere else: scripts only from this origin, styles inline.
-_PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+# The security headers (CSP, nosniff, Referrer-Policy) come from api.headers.SecurityHeaders
+# for the whole app; pages add only that they are not to be cached.
+_PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
 # --- shared page helpers --------------------------------------------------------------

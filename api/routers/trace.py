@@ -20,6 +20,7 @@ from starlette.responses import Response
 from api.deps import LedgerDep, ManagerOrRegulatorKey
 from api.errors import invalid
 from api.routers import AUTH, problems
+from api.schemas import DATE_RANGE, BoundedMoment
 from ledger import fsma
 from ledger.log import rfc3339_utc
 from ledger.trace import ProductRange, TraceStart, trace
@@ -106,12 +107,18 @@ GtinParam = Annotated[
     str | None, Query(pattern=r"^[0-9]{8,14}$", description="with from and to: a product")
 ]
 FromParam = Annotated[
-    date | datetime | None,
-    Query(alias="from", description="lots registered at or after (date or RFC 3339)"),
+    BoundedMoment | None,
+    Query(
+        alias="from",
+        description=f"lots registered at or after (date or RFC 3339, {DATE_RANGE})",
+    ),
 ]
 ToParam = Annotated[
-    date | datetime | None,
-    Query(alias="to", description="lots registered before (a date includes its whole day)"),
+    BoundedMoment | None,
+    Query(
+        alias="to",
+        description=f"lots registered before (a date includes its whole day; {DATE_RANGE})",
+    ),
 ]
 
 
