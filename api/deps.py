@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import ApiError, forbidden, unauthorized
 from ledger.keys import KeyInfo, authenticate, cached_key
 from ledger.log import Ledger
+from ledger.visibility import viewer_for_role
 
 ADMIN = ("admin",)
 WRITERS = ("supplier", "warehouse", "store", "manager")
@@ -108,5 +109,6 @@ ManagerOrRegulatorKey = Annotated[KeyInfo, Depends(require("manager", "regulator
 
 
 def viewer_of(key: KeyInfo) -> str | None:
-    """The organisation whose view a key gets; None for a regulator, who reads everything."""
-    return None if key.role == "regulator" else key.org_id
+    """The organisation whose view a key gets; None for a regulator, who reads everything
+    (``ledger.visibility``)."""
+    return viewer_for_role(key.org_id, key.role)

@@ -12,6 +12,9 @@ LotOnHold                  409     lot-on-hold
 StaleCount                 409     stale-count
 RecallConflict             409     recall-conflict (403 forbidden: not the caller's)
 ForbiddenLocation          403     forbidden-location
+ForbiddenLot               403     forbidden-lot
+BatchRejected              the first refused event's status and type; ``errors``: every
+                           refused event's index, field, message and type
 RuleViolation              409     rule-violation
 IdempotencyConflict        409     idempotency-conflict
 NotFound                   404     not-found
@@ -38,8 +41,10 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from ledger.errors import (
+    BatchRejected,
     EventValidationError,
     ForbiddenLocation,
+    ForbiddenLot,
     IdempotencyConflict,
     InsufficientStock,
     InvalidRange,
@@ -152,26 +157,45 @@ def problem_for(exc: LedgerError, instance: str | None = None) -> Response:
         slug, status = ("forbidden", 403) if exc.forbidden else ("recall-conflict", 409)
         errors = [exc.problem().as_dict()]
         return problem(status, slug, exc.message, instance=instance, errors=errors)
+    if isinstance(exc, BatchRejected):
+        # Every refused event, each with its own type; the answer takes the first one's.
+        errors = []
+        for error in exc.errors:
+            status, slug = _status_slug(error)
+            problems = (
+                error.problems if isinstance(error, EventValidationError) else [error.problem()]
+            )
+            errors += [{**p.as_dict(), "type": PROBLEM_BASE + slug} for p in problems]
+        status, slug = _status_slug(exc.errors[0])
+        return problem(status, slug, str(exc), instance=instance, errors=errors)
     if isinstance(exc, RuleViolation):
         errors = [exc.problem().as_dict()]
         extra = {"details": exc.details} if exc.details else {}
-        if isinstance(exc, InsufficientStock):
-            slug, status = "insufficient-stock", 409
-        elif isinstance(exc, LotOnHold):
-            slug, status = "lot-on-hold", 409
-        elif isinstance(exc, StaleCount):
-            slug, status = "stale-count", 409
-        elif isinstance(exc, ForbiddenLocation):
-            # An authorization failure for this caller, not a conflict with the ledger's state.
-            slug, status = "forbidden-location", 403
-        else:
-            slug, status = "rule-violation", 409
+        status, slug = _status_slug(exc)
         return problem(status, slug, str(exc), instance=instance, errors=errors, **extra)
     if isinstance(exc, NotFound):
         return problem(404, "not-found", str(exc), instance=instance)
     if isinstance(exc, InvalidRange):
         return problem(400, "invalid-range", str(exc), instance=instance)
     return problem(409, "ledger-error", str(exc), instance=instance)
+
+
+def _status_slug(exc: RuleViolation | EventValidationError) -> tuple[int, str]:
+    """The status and problem type of one refused event's error."""
+    if isinstance(exc, EventValidationError):
+        return 422, "validation-error"
+    if isinstance(exc, InsufficientStock):
+        return 409, "insufficient-stock"
+    if isinstance(exc, LotOnHold):
+        return 409, "lot-on-hold"
+    if isinstance(exc, StaleCount):
+        return 409, "stale-count"
+    # Authorization failures for this caller, not conflicts with the ledger's state.
+    if isinstance(exc, ForbiddenLocation):
+        return 403, "forbidden-location"
+    if isinstance(exc, ForbiddenLot):
+        return 403, "forbidden-lot"
+    return 409, "rule-violation"
 
 
 async def _ledger_error(request: Request, exc: Exception) -> Response:

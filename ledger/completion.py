@@ -11,9 +11,10 @@ hashed, with what the master data says *now*:
   shelf life;
 - ``order_placed`` lines without a ``unit_price``: the product's unit cost (a product with
   no cost keeps none, and counts as 0);
-- ``order_placed``: ``approval_required``, whether the order's value is over the buying
-  organisation's approval limit. Only the ledger sets it; a client that sends it is
-  refused.
+- ``order_placed``: ``approval_required``, whether the order's value, at the unit cost the
+  ledger knows (the client's price only for a product without one), is over the buying
+  organisation's approval limit, or a line's client-sent price differs from that cost.
+  Only the ledger sets it; a client that sends it is refused.
 
 Before any of that, and before idempotency is settled, ``resolve_locations`` replaces a
 GLN given as ``location``, ``from_location``, ``to_location`` or ``supplier_location``
@@ -132,7 +133,7 @@ def complete(
         elif isinstance(e, ev.Transform):
             gtins.update(o.lot.gtin for o in e.outputs if o.expiry is None)
         elif isinstance(e, ev.OrderPlaced):
-            gtins.update(line.gtin for line in e.lines if line.unit_price is None)
+            gtins.update(line.gtin for line in e.lines)  # every line: approval uses the cost
             buyers.add(actors[i])
     shelf_life, unit_cost = _products(conn, gtins)
     limits = _approval_limits(conn, buyers)
@@ -160,17 +161,20 @@ def complete(
                 (events[i],) = ev.parse_events([dumped[i]])
         elif isinstance(e, ev.OrderPlaced):
             lines = list(dumped[i]["lines"])
+            priced: list[tuple[int, int]] = []  # (quantity, the price the ledger knows)
+            differs = False  # a client's price other than the known cost needs a manager
             for n, line in enumerate(e.lines):
                 cost = unit_cost.get(line.gtin, 0)
                 if line.unit_price is None and cost > 0:
                     lines[n] = {**lines[n], "unit_price": format_micro(cost)}
-            value = order_value(
-                (parse_decimal(line["quantity"]), _price(line.get("unit_price"))) for line in lines
-            )
+                sent = _price(line.unit_price)
+                differs = differs or (line.unit_price is not None and cost > 0 and sent != cost)
+                priced.append((parse_decimal(line.quantity), cost if cost > 0 else sent))
+            value = order_value(priced)
             dumped[i] = {
                 **dumped[i],
                 "lines": lines,
-                "approval_required": value > limits[actors[i]],
+                "approval_required": differs or value > limits[actors[i]],
             }
             (events[i],) = ev.parse_events([dumped[i]])
 

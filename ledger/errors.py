@@ -5,7 +5,10 @@ LedgerError                     root
 ├── RuleViolation               well-formed, but the ledger's state forbids it (409)
 │   ├── InsufficientStock
 │   ├── LotOnHold
-│   └── StaleCount              a count's variance was computed against changed stock
+│   ├── StaleCount              a count's variance was computed against changed stock
+│   ├── ForbiddenLocation       an event at another organisation's location (403)
+│   ├── ForbiddenLot            a write about a lot the writer never handled (403)
+│   └── BatchRejected           several events of one batch refused: every one's error
 ├── IdempotencyConflict         an event id already used for different content (409)
 ├── NotFound                    an entry, lot, location or checkpoint that does not exist
 ├── InvalidRange                a log range or proof request outside the tree (400)
@@ -70,6 +73,32 @@ class InsufficientStock(RuleViolation):
 
 class ForbiddenLocation(RuleViolation):
     """An event recorded at a location of another organisation than the writer's."""
+
+
+class ForbiddenLot(RuleViolation):
+    """A hold, observation or count of a lot the writer's organisation never made, held,
+    shipped or received (``ledger.visibility``): not its business to write about."""
+
+
+class BatchRejected(RuleViolation):
+    """More than one event of a batch was refused; ``errors`` holds each one's error, in
+    the batch's order, and ``problems`` every problem. Nothing was written."""
+
+    def __init__(self, errors: list[RuleViolation | EventValidationError]) -> None:
+        self.errors = errors
+        self.problems = [
+            p
+            for e in errors
+            for p in (e.problems if isinstance(e, EventValidationError) else [e.problem()])
+        ]
+        first = self.problems[0]
+        super().__init__(
+            first.index, f"{first.message} (and {len(self.problems) - 1} more)", first.field
+        )
+
+    def all_of(self, kind: type[LedgerError]) -> bool:
+        """Whether every refused event's error is a ``kind``."""
+        return all(isinstance(e, kind) for e in self.errors)
 
 
 class LotOnHold(RuleViolation):

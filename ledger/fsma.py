@@ -403,9 +403,12 @@ def export_trace(
     fmt: ExportFormat,
     direction: Direction = "forward",
     max_depth: int | None = None,
+    *,
+    viewer: str | None = None,
 ) -> bytes:
-    """Trace ``starts`` and export the answer in one read transaction."""
+    """Trace ``starts`` and export the answer in one read transaction; with ``viewer``,
+    what it may see (``ledger.trace.trace``)."""
     if isinstance(db, Engine):
         with read_transaction(db) as conn:
-            return export_trace(conn, starts, fmt, direction, max_depth)
-    return render(db, trace(db, starts, direction, max_depth), fmt)
+            return export_trace(conn, starts, fmt, direction, max_depth, viewer=viewer)
+    return render(db, trace(db, starts, direction, max_depth, viewer=viewer), fmt)

@@ -23,7 +23,14 @@ from pydantic import Field
 from sqlalchemy import Connection, Engine, and_, or_, select
 
 from ledger.db import read_transaction
-from ledger.errors import EventValidationError, InsufficientStock, NotFound, Problem, StaleCount
+from ledger.errors import (
+    BatchRejected,
+    EventValidationError,
+    InsufficientStock,
+    NotFound,
+    Problem,
+    StaleCount,
+)
 from ledger.ids import new_event_id
 from ledger.log import AppendResult, Ledger
 from ledger.projection import APPROVED
@@ -411,8 +418,10 @@ def record_count(
             return events, None
         try:
             return events, ledger.append(events, actor=actor, now=when)
-        except StaleCount:
-            if attempt == COUNT_ATTEMPTS - 1:
+        except (StaleCount, BatchRejected) as exc:  # several lots' counts can all be stale
+            if attempt == COUNT_ATTEMPTS - 1 or not (
+                isinstance(exc, StaleCount) or exc.all_of(StaleCount)
+            ):
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 

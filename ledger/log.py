@@ -508,8 +508,9 @@ def _settle_idempotency(
 
 
 def _replay_batch(conn: Connection, batch: list[Applied]) -> None:
-    # Replay applies each entry as its own batch position but flushes in chunks.
-    projector = BatchProjector(conn)
+    # Replay applies each entry as its own batch position but flushes in chunks; who may
+    # write what was settled when the entries were appended.
+    projector = BatchProjector(conn, authorize=False)
     projector.apply_all(batch)
     projector.flush()
 

@@ -1,8 +1,9 @@
 """Lot reads: master data, status, history in order, and stock by location.
 
 Every read takes a ``viewer``: the organisation asking, or None for a reader who
-sees everything (a regulator). An organisation sees a lot it registered, holds
-stock of, or was shipped; of that lot's history it sees the events it wrote and
+sees everything (a regulator). An organisation sees a lot it handled
+(``ledger.visibility``: registered, holds or held stock of, shipped or was shipped)
+or that is in one of its recalls; of that lot's history it sees the events it wrote and
 the events at, from or to its own locations; of its stock, its own locations.
 A lot the viewer may not see is reported as not found, so that its existence
 does not leak.
@@ -15,12 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import Connection, Engine, select
 
 from ledger.db import read_transaction
 from ledger.errors import NotFound
 from ledger.quantity import format_micro
-from ledger.schema import Entry, HoldRecord, Location, Lot, LotEvent, Shipment, Stock
+from ledger.schema import Entry, HoldRecord, Location, Lot, LotEvent, Stock
+from ledger.visibility import visible_lots
 from verifier.gs1 import IdentifierError, validate_gtin
 
 LotStatus = Literal["active", "on_hold", "recalled", "expired"]
@@ -176,23 +178,7 @@ def _lot_row(conn: Connection, gtin: str, lot: str, viewer: str | None) -> Any:
 
 
 def _may_see(conn: Connection, row: Any, viewer: str) -> bool:
-    if row.org_id == viewer:
-        return True
-    own = select(Location.id).where(Location.org_id == viewer).scalar_subquery()
-    held = conn.execute(
-        select(Stock.lot_id).where(Stock.lot_id == row.id, Stock.location_id.in_(own)).limit(1)
-    ).first()
-    if held is not None:
-        return True
-    shipped = conn.execute(
-        select(Shipment.seq)
-        .where(
-            Shipment.lot_id == row.id,
-            or_(Shipment.to_location.in_(own), Shipment.from_location.in_(own)),
-        )
-        .limit(1)
-    ).first()
-    return shipped is not None
+    return row.org_id == viewer or bool(visible_lots(conn, viewer, [int(row.id)]))
 
 
 def _own_locations(conn: Connection, org_id: str) -> set[str]:

@@ -30,8 +30,10 @@ from sqlalchemy import Connection, insert, select, update
 from ledger import events as ev
 from ledger.bulk import insert_rows, placeholders, select_in, upsert_rows
 from ledger.errors import (
+    BatchRejected,
     EventValidationError,
     ForbiddenLocation,
+    ForbiddenLot,
     InsufficientStock,
     LotOnHold,
     Problem,
@@ -58,6 +60,8 @@ from ledger.schema import (
     Stock,
     Transformation,
 )
+from ledger.trace import TraceStart, trace
+from ledger.visibility import handled_lots
 
 _CHUNK = 400  # keys per IN (...) query: well under SQLite's bound-parameter limit
 LOT_ID_SHIFT = 7  # lot id = (seq << 7) | output position; transforms have <= 100 outputs
@@ -157,6 +161,17 @@ class BatchProjector(OrderRules):
     order_lots: list[tuple[Any, ...]] = field(default_factory=list)
     flows: FlowAccumulator = field(default_factory=FlowAccumulator)
     first_seq: int = 0
+    # Who handled which lot (ledger.visibility), for the cross-organisation write rules:
+    # (lot id, org) pairs made so by this batch (shipped to, received), and answers so far.
+    handled_now: set[tuple[int, str]] = field(default_factory=set)
+    handled_seen: dict[tuple[int, str], bool] = field(default_factory=dict)
+    # (org, recall id) -> the lot ids a recall of that organisation may hold.
+    recall_reach: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    batch: Sequence[Applied] = ()
+    #: Check who may write what (live appends). A replay re-applies entries the log
+    #: accepted when they were appended, against tables it is still rebuilding: it skips
+    #: these checks, which only ever refuse and never change what an event does.
+    authorize: bool = True
 
     # -- loading ------------------------------------------------------------------
 
@@ -336,9 +351,21 @@ class BatchProjector(OrderRules):
     # -- applying -----------------------------------------------------------------
 
     def apply_all(self, batch: Sequence[Applied]) -> None:
+        """Apply every event; raise after the last one if any was refused: the one error,
+        or ``BatchRejected`` holding each refused event's. An event after a refused one is
+        judged as if the refused one had not been sent."""
+        self.batch = batch
         self.preload(batch)
+        errors: list[RuleViolation | EventValidationError] = []
         for item in batch:
-            self.apply(item)
+            try:
+                self.apply(item)
+            except (RuleViolation, EventValidationError) as exc:
+                errors.append(exc)
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise BatchRejected(errors)
 
     def apply(self, item: Applied) -> None:
         e = item.event
@@ -350,6 +377,84 @@ class BatchProjector(OrderRules):
         state = self.lots[(gtin, lot)]
         assert state is not None  # the handler has just loaded or created it
         return state.id
+
+    def _handled(self, org: str, lot: LotState) -> bool:
+        """Whether ``org`` made the lot, holds or held stock of it, or shipped or received
+        it (or was shipped it), before or in this batch."""
+        if lot.org_id == org or (lot.id, org) in self.handled_now:
+            return True
+        key = (lot.id, org)
+        seen = self.handled_seen.get(key)
+        if seen is None:
+            seen = self.handled_seen[key] = bool(handled_lots(self.conn, org, [lot.id]))
+        return seen
+
+    def _require_handled(self, item: Applied, lot: LotState, what: str) -> None:
+        if self.authorize and not self._handled(item.actor, lot):
+            raise ForbiddenLot(
+                item.index,
+                f"organisation {item.actor!r} never made, held, shipped or received lot "
+                f"{lot.gtin}/{lot.lot}, so it may not {what} it",
+                "lot",
+            )
+
+    def _recall_may_hold(self, item: Applied, recall_id: str, lot: LotState) -> bool:
+        """Whether a recall hold of ``item.actor`` reaches ``lot``: the recall's holds on
+        lots the organisation handled (in this batch or placed before) are its anchors, and
+        it may hold every lot traced forward or backward from them."""
+        key = (item.actor, recall_id)
+        reach = self.recall_reach.get(key)
+        if reach is None:
+            held = {
+                state.id: state
+                for other in self.batch
+                if isinstance(e := other.event, ev.Hold)
+                and other.actor == item.actor
+                and e.recall_id == recall_id
+                and (state := self.lots.get(e.lot.key)) is not None
+            }
+            # One set query for the whole recall's lots, not one per lot.
+            stored_handled = handled_lots(self.conn, item.actor, held)
+            for lot_id in held:
+                self.handled_seen[(lot_id, item.actor)] = lot_id in stored_handled
+            anchors = {  # lots already stored: the trace reads the tables
+                (state.gtin, state.lot)
+                for state in held.values()
+                if not state.new and self._handled(item.actor, state)
+            }
+            stored = self.conn.execute(
+                select(Lot.gtin, Lot.lot)
+                .join(HoldRecord, HoldRecord.lot_id == Lot.id)
+                .where(HoldRecord.org_id == item.actor, HoldRecord.recall_id == recall_id)
+            )
+            anchors.update((str(g), str(code)) for g, code in stored)
+            reach = set()
+            if anchors:
+                starts = [TraceStart(g, code) for g, code in sorted(anchors)]
+                reach.update(trace(self.conn, starts, "forward").lot_ids)
+                reach.update(trace(self.conn, starts, "backward").lot_ids)
+            self.recall_reach[key] = reach
+        return lot.id in reach
+
+    def _may_have_sent(self, origin: str, dest: str, lot: LotState) -> bool:
+        """Whether ``origin`` can have sent the lot to ``dest`` unannounced: it is where the
+        lot was made (a maker that recorded no shipment), or it shipped the lot to ``dest``
+        before (goods beyond a shipment, or after its order ended)."""
+        if lot.origin_location == origin:
+            return True
+        if any(s.lot_id == lot.id and s.from_location == origin and s.to_location == dest
+               for s in self.new_shipments):  # fmt: skip
+            return True
+        shipped = self.conn.execute(
+            select(Shipment.seq)
+            .where(
+                Shipment.lot_id == lot.id,
+                Shipment.from_location == origin,
+                Shipment.to_location == dest,
+            )
+            .limit(1)
+        ).first()
+        return shipped is not None
 
     def _own_location(self, item: Applied, location: str, field_name: str = "location") -> None:
         org = self._known_location(item, location, field_name)
@@ -517,6 +622,9 @@ class BatchProjector(OrderRules):
             self._order_movement(item, e.reference.number, lot, "ship", qty, 0, 0)
             if self.orders.get(e.reference.number) is not None:  # an order of this ledger
                 order_id = e.reference.number
+        destination = self.locations.get(e.to_location)
+        if destination is not None:  # the receiving organisation has now been shipped it
+            self.handled_now.add((lot.id, destination))
         shipment = ShipmentState(
             item.seq, lot.id, e.location, e.to_location, e.shipment_id, qty, 0, order_id, new=True
         )
@@ -530,7 +638,7 @@ class BatchProjector(OrderRules):
     def _on_receive(self, item: Applied, e: ev.Receive) -> None:
         lot = self._lot(item, e.lot)
         self._check_unit(item, lot, e.unit)
-        self._known_location(item, e.from_location, "from_location")
+        sender = self._known_location(item, e.from_location, "from_location")
         qty = parse_decimal(e.quantity)
         damaged = parse_decimal(e.damaged) if e.damaged is not None else 0
         warm = parse_decimal(e.out_of_temperature) if e.out_of_temperature is not None else 0
@@ -561,6 +669,21 @@ class BatchProjector(OrderRules):
                 + '; if the sender recorded none, send "unsolicited": true',
                 "lot",
             )
+        if (
+            not open_
+            and self.authorize
+            and sender != item.actor
+            and not self._may_have_sent(e.from_location, e.location, lot)
+        ):
+            raise RuleViolation(
+                item.index,
+                f"{e.from_location} of organisation {sender!r} neither made lot "
+                f"{lot.gtin}/{lot.lot} nor ever shipped it to {e.location}: an unsolicited "
+                "receipt from another organisation comes from the lot's maker or from a "
+                "location that shipped it to you",
+                "from_location",
+            )
+        self.handled_now.add((lot.id, item.actor))
         remaining = qty
         for s in open_:  # oldest first; an over-receipt lands on the last one
             take = min(remaining, s.quantity - s.received)
@@ -662,6 +785,8 @@ class BatchProjector(OrderRules):
         lot = self._lot(item, e.lot)
         self._check_unit(item, lot, e.unit)
         variance = parse_decimal(e.variance, signed=True)
+        if variance > 0:  # stock of a lot that never came here would make it the writer's
+            self._require_handled(item, lot, "count")
         if e.counted is not None:
             key = (e.location, lot.id)
             if key not in self.stock:
@@ -685,6 +810,18 @@ class BatchProjector(OrderRules):
 
     def _on_hold(self, item: Applied, e: ev.Hold) -> None:
         lot = self._lot(item, e.lot)
+        recall = e.kind == "recall" and e.recall_id is not None
+        if self.authorize and not (
+            (recall and self._recall_may_hold(item, e.recall_id or "", lot))
+            or self._handled(item.actor, lot)
+        ):
+            raise ForbiddenLot(
+                item.index,
+                f"organisation {item.actor!r} never made, held, shipped or received lot "
+                f"{lot.gtin}/{lot.lot}, so it may not hold it; its owner, an organisation "
+                "that handled it, or a recall reaching it from a lot you handled may",
+                "lot",
+            )
         lot.open_holds += 1
         lot.dirty = True
         self._count_kind(item, lot, e.kind, +1)
@@ -721,11 +858,32 @@ class BatchProjector(OrderRules):
             if h["lot_id"] == lot.id and h["org_id"] == item.actor and h["released_seq"] is None
         ]
         released = [h for h in candidates if e.kind is None or h["kind"] == e.kind]
+        if not released and lot.org_id == item.actor:
+            # The lot's owner may end another organisation's quality, damage or quarantine
+            # hold on it; a recall hold ends only by the recalling organisation.
+            released = [
+                h
+                for (lot_id, org), group in self.stored_holds.items()
+                if lot_id == lot.id and org != item.actor
+                for h in group
+                if h["released_seq"] is None and h["kind"] != "recall"
+            ] + [
+                h
+                for h in self.new_holds
+                if h["lot_id"] == lot.id
+                and h["org_id"] != item.actor
+                and h["released_seq"] is None
+                and h["kind"] != "recall"
+            ]
+            released = [h for h in released if e.kind is None or h["kind"] == e.kind]
         if not released:
             what = f"{e.kind} hold" if e.kind else "hold"
             raise RuleViolation(
                 item.index,
-                f"lot {lot.gtin}/{lot.lot} has no open {what} placed by your organisation",
+                f"lot {lot.gtin}/{lot.lot} has no open {what} your organisation may release: "
+                "a hold is released by the organisation that placed it; a quality, damage or "
+                "quarantine hold also by the lot's owner; a recall hold only by the recalling "
+                "organisation",
                 "lot",
             )
         for hold in released:
@@ -737,7 +895,9 @@ class BatchProjector(OrderRules):
 
     def _on_observe(self, item: Applied, e: ev.Observe) -> None:
         if e.lot is not None:
-            self._touch(item, self._lot(item, e.lot))
+            lot = self._lot(item, e.lot)
+            self._require_handled(item, lot, "record an observation of")
+            self._touch(item, lot)
 
     # -- writing back -------------------------------------------------------------
 

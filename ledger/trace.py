@@ -27,6 +27,7 @@ from ledger.db import read_transaction
 from ledger.errors import NotFound
 from ledger.quantity import SCALE, format_micro
 from ledger.schema import Entry, Lot
+from ledger.visibility import OWN, PARTNER, exchanged, handled_lots, recalled_lots
 
 Direction = Literal["forward", "backward"]
 NodeKey = tuple[int, str]  # (lot id, location id)
@@ -98,6 +99,8 @@ class TraceNode:
     on_hand: int = 0
     in_transit: int = 0
     via: NodeKey | None = None  # the previous node on one shortest path from a start
+    #: For a viewer's trace, ``own`` or ``partner`` (ledger.visibility); None: unscoped.
+    scope: str | None = None
 
     @property
     def key(self) -> NodeKey:
@@ -136,9 +139,21 @@ class TraceNode:
                 "adjusted": q(self.adjusted),
             },
         }
+        if self.scope is not None:
+            out["visibility"] = self.scope
+            if self.scope == PARTNER:  # what passed between the two, never their stock
+                quantities = out["quantities"]
+                for name in quantities:
+                    if name not in _PARTNER_SEES:
+                        quantities[name] = None
         if path is not None:
             out["path"] = path
         return out
+
+
+#: A partner node's quantities a viewer sees: what was made there, and what it shipped to
+#: and received from the viewer (``ledger.visibility.exchanged``); the rest is null.
+_PARTNER_SEES = frozenset(("produced", "received", "shipped"))
 
 
 @dataclass(slots=True)
@@ -306,8 +321,16 @@ def trace(
     starts: Sequence[TraceStart] | ProductRange,
     direction: Direction = "forward",
     max_depth: int | None = None,
+    *,
+    viewer: str | None = None,
 ) -> TraceResult:
     """Every (lot, location) reachable from ``starts``, with quantities and a path each.
+
+    With ``viewer`` (an organisation; None sees everything) the answer is what it may
+    see (``ledger.visibility``): a start lot it never handled is not found, a product's
+    lots it never handled are left out, and the nodes are its own and its partners'
+    (one shipment away), a partner's without its stock; a path begins at the first node
+    the viewer may see. A trace of lots of the viewer's own recalls is whole.
 
     Raises NotFound for a start lot or location the ledger does not know, and
     ValueError for a bad direction or a negative ``max_depth``.
@@ -318,8 +341,60 @@ def trace(
         raise ValueError("max_depth must be at least 0")
     if isinstance(db, Engine):
         with read_transaction(db) as conn:
-            return _trace(conn, starts, direction, max_depth)
-    return _trace(db, starts, direction, max_depth)
+            return _trace(conn, starts, direction, max_depth, viewer)
+    return _trace(db, starts, direction, max_depth, viewer)
+
+
+def _visible_seeds(
+    conn: Connection, seeds: set[NodeKey], viewer: str, listed: bool
+) -> tuple[set[NodeKey], bool]:
+    """The seeds ``viewer`` may trace from, and whether its view is whole (every start
+    lot is in one of its recalls). For ``listed`` lots, one it may not see is not found."""
+    lot_ids = {lot_id for lot_id, _ in seeds}
+    recalled = recalled_lots(conn, viewer, lot_ids)
+    seen = recalled | handled_lots(conn, viewer, lot_ids - recalled)
+    if listed:
+        for lot_id in sorted(lot_ids - seen):
+            gtin, code = conn.execute(select(Lot.gtin, Lot.lot).where(Lot.id == lot_id)).one()
+            raise NotFound(f"unknown lot {gtin}/{code}")  # as if it did not exist
+    kept = {s for s in seeds if s[0] in seen}
+    return kept, bool(kept) and all(s[0] in recalled for s in kept)
+
+
+def _scope(
+    conn: Connection,
+    nodes: dict[NodeKey, TraceNode],
+    edges: dict[NodeKey, list[NodeKey]],
+    viewer: str,
+) -> dict[NodeKey, TraceNode]:
+    """The viewer's nodes and its partners' (one shipment from one of its own), in order."""
+    own = {k for k, n in nodes.items() if n.org_id == viewer}
+    partners: set[NodeKey] = set()
+    for src, dsts in edges.items():
+        for dst in dsts:
+            if (src in own) != (dst in own):
+                partners.add(dst if src in own else src)
+    partners &= nodes.keys()
+    if partners:
+        traded = exchanged(
+            conn,
+            {lot_id for lot_id, _ in partners},
+            {loc for _, loc in partners},
+            {loc for _, loc in own},
+        )
+    kept: dict[NodeKey, TraceNode] = {}
+    for key, n in nodes.items():
+        if key in own:
+            n.scope = OWN
+        elif key in partners:
+            n.scope = PARTNER
+            n.shipped, n.received = traded.get(key, (0, 0))
+        else:
+            continue
+        if n.via is not None and n.via not in own and n.via not in partners:
+            n.via = None  # the path begins where the viewer's sight does
+        kept[key] = n
+    return kept
 
 
 def _trace(
@@ -327,8 +402,12 @@ def _trace(
     starts: Sequence[TraceStart] | ProductRange,
     direction: Direction,
     max_depth: int | None,
+    viewer: str | None = None,
 ) -> TraceResult:
     seeds = _resolve(conn, starts)
+    whole = viewer is None
+    if viewer is not None and seeds:
+        seeds, whole = _visible_seeds(conn, seeds, viewer, not isinstance(starts, ProductRange))
     empty = TraceResult(direction, max_depth, [], [])
     if not seeds:
         return empty
@@ -358,10 +437,32 @@ def _trace(
             lots[row[3]] = row
         else:
             places[row[4]] = row
-    # Breadth-first over the reached edges only: depth and one shortest path per node.
+    order, parent, depth = _breadth_first(sorted(s for s in seeds if s in info), edges, max_depth)
+    node = TraceNode
+    nodes: dict[NodeKey, TraceNode] = {}
+    no_place = (None,) * 22
+    for key in order:  # by depth, then lot id, then location
+        r, lot, place = info[key], lots[key[0]], places.get(key[1], no_place)
+        nodes[key] = node(
+            key[0], lot[15], lot[16], lot[17], lot[18], key[1],
+            key[1] if place[20] is None else place[20], place[21] or "", (lot[19] or 0) > 0,
+            depth[key], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+            parent[key],
+        )  # fmt: skip
+    if not whole:
+        assert viewer is not None
+        nodes = _scope(conn, nodes, edges, viewer)
+    starts_found = [nodes[s] for s in sorted(seeds) if s in nodes]
+    return TraceResult(direction, max_depth, starts_found, list(nodes.values()), nodes)
+
+
+def _breadth_first(
+    frontier: list[NodeKey], edges: dict[NodeKey, list[NodeKey]], max_depth: int | None
+) -> tuple[list[NodeKey], dict[NodeKey, NodeKey | None], dict[NodeKey, int]]:
+    """Breadth-first over the reached edges only: the nodes in order, and each one's
+    parent on one shortest path from a start and its depth."""
     parent: dict[NodeKey, NodeKey | None] = {}
     depth: dict[NodeKey, int] = {}
-    frontier = [s for s in sorted(seeds) if s in info]
     for s in frontier:
         parent[s], depth[s] = None, 0
     level = 0
@@ -379,19 +480,7 @@ def _trace(
                     parent[nxt], depth[nxt] = cur, level
                     following.append(nxt)
         frontier = following
-    node = TraceNode
-    nodes: dict[NodeKey, TraceNode] = {}
-    no_place = (None,) * 22
-    for key in order:  # by depth, then lot id, then location
-        r, lot, place = info[key], lots[key[0]], places.get(key[1], no_place)
-        nodes[key] = node(
-            key[0], lot[15], lot[16], lot[17], lot[18], key[1],
-            key[1] if place[20] is None else place[20], place[21] or "", (lot[19] or 0) > 0,
-            depth[key], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-            parent[key],
-        )  # fmt: skip
-    starts_found = [nodes[s] for s in sorted(seeds) if s in nodes]
-    return TraceResult(direction, max_depth, starts_found, list(nodes.values()), nodes)
+    return order, parent, depth
 
 
 def _fetch(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:

@@ -647,6 +647,9 @@ class RegulatorUser(LedgerUser):
                 )
 
 
+RETAIL_GTIN = "00012345678905"  # the demo's salad bowl, which Corner Grocer stocks
+
+
 class ManagerUser(LedgerUser):
     """A retail manager: traces and recall drills (``/v1/trace``, ``/v1/recalls``)."""
 
@@ -662,7 +665,9 @@ class ManagerUser(LedgerUser):
 
     @task(4)
     def trace(self) -> None:
-        gtin, lot = random.choice(SHARED.lots[: len(CONFIG["demo_lots"])])
+        # A retailer traces lots it handled (the demo's salad bowls): any other answers 404.
+        demo = SHARED.lots[: len(CONFIG["demo_lots"])]
+        gtin, lot = random.choice([x for x in demo if x[0] == RETAIL_GTIN] or demo)
         direction = random.choice(("forward", "backward"))
         self.get(
             "/v1/trace", f"GET /v1/trace ({direction})", lot=f"{gtin}/{lot}", direction=direction

@@ -83,9 +83,15 @@ def test_recall_of_a_lettuce_lot(demo: Demo) -> None:
     assert [(h["kind"], h["recall_id"]) for h in status.json()["holds"]] == [("recall", "R-2026-7")]
     lot = demo.api.get(f"/v1/lots/{LETTUCE}/{lettuce}", key=demo.key("greenvalley/supplier"))
     assert lot.json()["status"] == "recalled"
-    assert demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.manager).json()["nodes"][0][
-        "held"
-    ]
+    # The recall's owner sees the recalled lots' whole trace, the stores' shelves included;
+    # a retailer that never handled the lettuce still does not.
+    owner = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.farm_manager).json()
+    assert owner["nodes"][0]["held"]
+    assert {(n["location"], n["lot"]) for n in owner["nodes"]} >= {(s, salad) for s in STORES}
+    assert all("visibility" not in n for n in owner["nodes"])
+    store_node = next(n for n in owner["nodes"] if n["location"] == STORES[0])
+    assert store_node["quantities"]["on_hand"] == str(on_shelves[STORES[0]])
+    assert demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.manager).status_code == 404
 
     # A store cannot sell a recalled bowl.
     sale = {

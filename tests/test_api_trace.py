@@ -77,9 +77,14 @@ def nodes_by(answer: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(n["lot"], n["location"]): n for n in answer["nodes"]}
 
 
+def answer_quantities(answer: dict[str, Any], lot: str, location: str) -> dict[str, Any]:
+    quantities: dict[str, Any] = nodes_by(answer)[(lot, location)]["quantities"]
+    return quantities
+
+
 def test_forward_trace_of_a_lettuce_lot(demo: Demo) -> None:
     lettuce, salad = demo.data.lots["lettuce"][0], demo.data.lots["salad"][0]
-    r = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.manager)
+    r = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.regulator)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/json"
     answer = r.json()
@@ -125,9 +130,24 @@ def test_forward_trace_of_a_lettuce_lot(demo: Demo) -> None:
     assert nodes[(salad, "cg-store-2")]["org_id"] == "cornergrocer"
     assert nodes[(salad, "cg-store-2")]["location_name"] == "Corner Grocer, Station Road"
 
-    # The same answer for a regulator; bounded by depth.
-    assert demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.regulator).json() == answer
-    two = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}&max_depth=2", key=demo.manager).json()
+    # Corner Grocer never handled the lettuce (only the salad made of it): not found.
+    r = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.manager)
+    assert (r.status_code, r.json()["detail"]) == (404, f"unknown lot {LETTUCE}/{lettuce}")
+    # Green Valley sees its field and the plant it shipped to, one step down: what the plant
+    # received from it, never the plant's stock, use or what the plant made of it.
+    farm = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.farm_manager).json()
+    assert set(nodes_by(farm)) == {(lettuce, "gv-field-3"), (lettuce, "fc-plant")}
+    field, plant = nodes_by(farm)[(lettuce, "gv-field-3")], nodes_by(farm)[(lettuce, "fc-plant")]
+    assert field["visibility"] == "own"
+    assert field["quantities"] == {**answer_quantities(answer, lettuce, "gv-field-3")}
+    assert plant["visibility"] == "partner"
+    assert plant["quantities"]["received"] == "1000"
+    assert plant["quantities"]["on_hand"] is None
+    assert plant["quantities"]["used"] is None
+    assert farm["lots"] == [{"gtin": LETTUCE, "lot": lettuce}]
+
+    # Bounded by depth.
+    two = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}&max_depth=2", key=demo.regulator).json()
     assert set(nodes_by(two)) == {
         (lettuce, "gv-field-3"),
         (lettuce, "fc-plant"),
@@ -137,11 +157,24 @@ def test_forward_trace_of_a_lettuce_lot(demo: Demo) -> None:
 
 def test_backward_trace_from_a_store_and_several_lots(demo: Demo) -> None:
     salads = demo.data.lots["salad"]
-    r = demo.api.get(
-        f"/v1/trace?lot={SALAD}/{salads[1]}@cg-store-3&direction=backward", key=demo.manager
-    )
+    url = f"/v1/trace?lot={SALAD}/{salads[1]}@cg-store-3&direction=backward"
+    r = demo.api.get(url, key=demo.manager)
     assert r.status_code == 200, r.text
-    nodes = nodes_by(r.json())
+    # Corner Grocer: its store and DC, and the plant that shipped to it; not the farms.
+    mine = nodes_by(r.json())
+    assert {k: n["visibility"] for k, n in mine.items()} == {
+        (salads[1], "cg-store-3"): "own",
+        (salads[1], "cg-dc"): "own",
+        (salads[1], "fc-plant"): "partner",
+    }
+    plant = mine[(salads[1], "fc-plant")]["quantities"]
+    assert (plant["produced"], plant["shipped"], plant["on_hand"]) == ("4000", "3600", None)
+    sd = f"{SALAD}/{salads[1]}"
+    assert mine[(salads[1], "fc-plant")]["path"] == [
+        {"kind": "ship", "from": f"{sd}@fc-plant", "to": f"{sd}@cg-dc"},
+        {"kind": "ship", "from": f"{sd}@cg-dc", "to": f"{sd}@cg-store-3"},
+    ]
+    nodes = nodes_by(demo.api.get(url, key=demo.regulator).json())
     lettuce, tomato = demo.data.lots["lettuce"][1], demo.data.lots["tomato"][1]
     assert set(nodes) == {
         (salads[1], "cg-store-3"),
@@ -259,19 +292,33 @@ def test_exports(demo: Demo) -> None:
     to_stores = {row["Ship-To Location"].split(",")[1].strip() for row in rows[6:9]}
     assert to_stores == {"High Street", "Station Road", "Market Square"}
 
-    x = demo.api.get(f"/v1/trace/export.xlsx?{query}", key=demo.manager)
+    x = demo.api.get(f"/v1/trace/export.xlsx?{query}", key=demo.regulator)
     assert x.headers["content-type"] == XLSX
     assert x.headers["content-disposition"].endswith(f'-{stamp}.xlsx"')
     sheet = load_workbook(io.BytesIO(x.content)).active
     assert isinstance(sheet, Worksheet)
     assert sheet_text(sheet, COLUMNS) == rows  # typed cells (tests/test_fsma.py), same values
 
-    j = demo.api.get(f"/v1/trace/export.json?{query}&direction=forward", key=demo.manager)
+    j = demo.api.get(f"/v1/trace/export.json?{query}&direction=forward", key=demo.regulator)
     assert j.headers["content-type"] == "application/json"
     doc = j.json()
     assert (doc["format"], doc["version"]) == ("lotledger.trace-export", 2)
     assert doc["events"] == rows
-    assert doc["trace"] == demo.api.get(f"/v1/trace?{query}", key=demo.manager).json()
+    assert doc["trace"] == demo.api.get(f"/v1/trace?{query}", key=demo.regulator).json()
+
+    # A manager's exports hold what it may see: Corner Grocer never handled this lettuce,
+    # Green Valley's rows stop at the plant it shipped to.
+    for fmt in ("csv", "xlsx", "json"):
+        r = demo.api.get(f"/v1/trace/export.{fmt}?{query}", key=demo.manager)
+        assert r.status_code == 404, fmt
+    farm = demo.api.get(f"/v1/trace/export.csv?{query}", key=demo.farm_manager)
+    farm_rows = list(csv.DictReader(io.StringIO(farm.text)))
+    assert [(r["Lot"], r["Critical Tracking Event (CTE)"]) for r in farm_rows] == [
+        (lettuce, "Harvesting"),
+        (lettuce, "Shipping"),
+        (lettuce, "Receiving"),
+    ]
+    assert salad not in farm.text
 
     assert demo.api.get(f"/v1/trace/export.pdf?{query}", key=demo.manager).status_code == 422
     store = demo.api.get(f"/v1/trace/export.csv?{query}", key=demo.key("cornergrocer/store"))

@@ -38,7 +38,7 @@ def test_cli_recall_lookup(capsys: pytest.CaptureFixture[str], demo: Demo) -> No
     assert settings is not None
     db = ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url]
     assert main(["recall", f"{LETTUCE}/{lettuce}", *db, "--json"]) == 0
-    api = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.manager).json()
+    api = demo.api.get(f"/v1/trace?lot={LETTUCE}/{lettuce}", key=demo.regulator).json()
     assert json.loads(capsys.readouterr().out) == api
 
     assert main(["recall", f"{LETTUCE}/{lettuce}", "--max-depth", "4", *db]) == 0

@@ -148,6 +148,35 @@ def test_small_orders_need_no_approval_and_supplier_must_have_stock(shop: Ledger
         orders.ship_order(shop, "PO-2", actor="fresh", when=DAY2)
 
 
+def test_approval_is_decided_on_the_price_the_ledger_knows(shop: Ledger) -> None:
+    """100,000 bowls at a client-sent 0.000001 would be worth 0.1, under the limit of 100: the
+    ledger values them at the known cost (2.5, so 250,000) and a manager must approve."""
+
+    def order(order_id: str, qty: str, price: str | None) -> orders.OrderView:
+        line: dict[str, str] = {"gtin": SALAD, "quantity": qty, "unit": "each"}
+        if price is not None:
+            line["unit_price"] = price
+        return orders.place_order(
+            shop,
+            actor="retail",
+            buyer_location="store-1",
+            supplier_location="fresh-plant",
+            lines=[line],
+            order_id=order_id,
+            when=DAY1,
+        )
+
+    cheap = order("PO-CHEAP", "100000", "0.000001")
+    assert (cheap.approval_required, cheap.status) == (True, "awaiting_approval")
+    with pytest.raises(RuleViolation, match="approv"):
+        orders.ship_order(shop, "PO-CHEAP", actor="fresh", when=DAY2)
+    # The same small order at the known cost needs no manager; at another price it does,
+    # even under the limit: the client's price is flagged, not trusted.
+    assert order("PO-AT-COST", "24", "2.5").approval_required is False
+    assert order("PO-NO-PRICE", "24", None).approval_required is False
+    assert order("PO-OTHER-PRICE", "24", "2.4").approval_required is True
+
+
 def test_who_sees_which_order(shop: Ledger) -> None:
     place(shop)
     assert [o.order_id for o in orders.list_orders(shop.engine, viewer="retail")] == ["PO-1"]

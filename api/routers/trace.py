@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from api.deps import LedgerDep, ManagerOrRegulatorKey
+from api.deps import LedgerDep, ManagerOrRegulatorKey, viewer_of
 from api.errors import invalid
 from api.routers import AUTH, problems
 from api.schemas import DATE_RANGE, BoundedMoment
@@ -38,17 +38,21 @@ MAX_STARTS = 100
 
 
 class QuantitiesOut(BaseModel):
+    """At a partner's node (``visibility`` ``partner``) only ``produced`` and what passed
+    between it and the caller (``shipped`` to, ``received`` from) are given; the rest
+    is null."""
+
     produced: str
     received: str
     shipped: str
-    on_hand: str
-    in_transit: str
-    sold: str
-    consumed: str
-    used: str
-    sold_or_used: str
-    disposed: str
-    adjusted: str
+    on_hand: str | None
+    in_transit: str | None
+    sold: str | None
+    consumed: str | None
+    used: str | None
+    sold_or_used: str | None
+    disposed: str | None
+    adjusted: str | None
 
 
 class HopOut(BaseModel):
@@ -68,6 +72,11 @@ class TraceNodeOut(BaseModel):
     held: bool = Field(description="the lot has an open hold (quality or recall)")
     depth: int = Field(description="hops from the nearest start")
     quantities: QuantitiesOut = Field(description="decimal strings in the lot's unit")
+    visibility: Literal["own", "partner"] | None = Field(
+        None,
+        description="a manager's trace: its own organisation's node, or a partner's one "
+        "shipment away; absent for a regulator, who sees every node whole",
+    )
     path: list[HopOut] = Field(description="one shortest path from a start, goods' direction")
 
 
@@ -189,9 +198,12 @@ def get_trace(
     """Every (lot, location) reachable from the start lots, forward (where it went, what
     was made of it) or backward (where it came from), with quantities received, on hand,
     in transit, sold or used, disposed, and one path from a start. Quantities are in each
-    lot's unit, as decimal strings. Roles: manager, regulator."""
+    lot's unit, as decimal strings. A manager sees its organisation's locations and, of
+    the lots it handled, the other organisations' one shipment up or down (`visibility`
+    `partner`: no stock, in transit or sales, `null`); a lot it never handled answers
+    404. Roles: manager, regulator."""
     starts = starts_from(lot, gtin, start, end)
-    result = trace(ledger.engine, starts, direction, max_depth)
+    result = trace(ledger.engine, starts, direction, max_depth, viewer=viewer_of(key))
     return Response(json.dumps(result.as_dict()).encode(), media_type="application/json")
 
 
@@ -209,7 +221,10 @@ def export(
 ) -> Response:
     """The trace as the FDA FSMA 204 electronic sortable spreadsheet (`export.csv`,
     `export.xlsx`: one row per critical tracking event with its key data elements) or
-    as JSON (`export.json`: the trace and the same rows). Roles: manager, regulator."""
+    as JSON (`export.json`: the trace and the same rows), of what the caller may see as
+    in `GET /v1/trace`. Roles: manager, regulator."""
     starts = starts_from(lot, gtin, start, end)
-    data = fsma.export_trace(ledger.engine, starts, fmt, direction, max_depth)
+    data = fsma.export_trace(
+        ledger.engine, starts, fmt, direction, max_depth, viewer=viewer_of(key)
+    )
     return attachment(data, fmt, export_name(f"trace-{direction}", starts, fmt))
