@@ -1,12 +1,15 @@
 """Lot labels: one lot as PNG, PDF or ZPL, and PDF sheets of many lots.
 
 Each label's QR code holds the lot's GS1 Digital Link URI on this service's resolver
-(``LOTLEDGER_RESOLVER_BASE``, else the request's base URL), with the expiry as AI (17).
+(``LOTLEDGER_RESOLVER_BASE``, else the request's base URL), with the expiry as AI (17)
+and the product's net weight as AI (310n); 4x6 and 4x3 labels (and A4 sheet labels)
+also carry a GS1-128 barcode of the same element strings.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -21,7 +24,7 @@ from labels import LabelData, render_pdf, render_png, render_zpl
 from labels.digital_link import parse_scan
 from labels.errors import LabelDataError, ScanError
 from labels.png import DPIS
-from ledger import lots
+from ledger import directory, lots
 from ledger.errors import NotFound
 from ledger.keys import KeyInfo
 from ledger.log import Ledger
@@ -47,7 +50,8 @@ def _bad_identifier(exc: Exception) -> ApiError:
 
 
 def lot_label(ledger: Ledger, base: str, gtin: str, lot: str, *, viewer: str | None) -> LabelData:
-    """The label of one lot: product, lot, expiry and origin as the ledger records them."""
+    """The label of one lot: product, lot, expiry and origin as the ledger records them,
+    and the net weight of one trade item from the product's master data (AI 310n)."""
     try:
         gtin = validate_gtin(gtin)
         lot = validate_lot(lot)
@@ -59,6 +63,10 @@ def lot_label(ledger: Ledger, base: str, gtin: str, lot: str, *, viewer: str | N
     except NotFound:
         origin = info.origin_location
     try:
+        net_weight = directory.get_product(ledger.engine, info.gtin).net_weight_kg
+    except NotFound:
+        net_weight = None
+    try:
         return LabelData.for_lot(
             base,
             gtin=info.gtin,
@@ -68,6 +76,7 @@ def lot_label(ledger: Ledger, base: str, gtin: str, lot: str, *, viewer: str | N
             origin=origin,
             quantity="",
             unit=info.unit,
+            net_weight_kg=None if net_weight is None else Decimal(net_weight),
         )
     except LabelDataError as exc:
         raise ApiError(422, "label-error", str(exc)) from None
