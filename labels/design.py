@@ -140,9 +140,14 @@ def _bars(label: LabelData, band: Box, frame: _Frame) -> tuple[list[Bars], list[
         bars.append(Bars(x, top, module, height, symbol))
         room = Box(0, 0, band.width, hri_size * 1.3)
         line = fit_text([(symbol.hri, 1.0, 1)], room, hri_size, measure)
-        for part in line.lines:
-            left = band.x + (band.width - measure(part.text, part.size)) / 2
-            texts.append(Text(left, top + height + per_inch * 0.02, part.size, part.text))
+        size = line.lines[0].size
+        left = band.x + (band.width - measure(symbol.hri, size)) / 2
+        # One text per element string: renderers cache lines, and most elements repeat
+        # from label to label ((01) always, (17) and (310n) often).
+        for ai, value in symbol.elements:
+            piece = f"({ai}){value}"
+            texts.append(Text(left, top + height + per_inch * 0.02, size, piece))
+            left += measure(piece, size)
     return bars, texts
 
 

@@ -82,6 +82,7 @@ class Gs1128:
         return 11 * (len(self.codes) - 1) + 13
 
 
+@lru_cache(maxsize=256)
 def separator_required(ai: str) -> bool:
     """Whether an element of ``ai`` has a variable length (FNC1 must end it, unless last)."""
     try:
@@ -152,6 +153,22 @@ def _encode(data: str) -> tuple[list[int], str]:
 
 
 @lru_cache(maxsize=4096)
+def _check_element(ai: str, value: str) -> None:
+    """Refuse an element string that breaks its AI's rules (lru_cache keeps no errors)."""
+    try:
+        parsed = GS1ElementString.parse(ai + value)
+    except ParseError as exc:
+        raise LabelDataError(f"GS1-128: ({ai}){value}: {exc}") from exc
+    if parsed.ai.ai != ai or parsed.value != value:
+        raise LabelDataError(f"GS1-128: ({ai}){value}: not a whole element string for ({ai})")
+    if ai in ("01", "02"):
+        try:
+            validate_gtin(value)
+        except IdentifierError as exc:
+            raise LabelDataError(f"GS1-128: ({ai}){value}: {exc}") from exc
+
+
+@lru_cache(maxsize=4096)
 def gs1_128(elements: tuple[tuple[str, str], ...]) -> Gs1128:
     """The GS1-128 symbol of ``elements``, ``(ai, value)`` pairs in the order given.
 
@@ -162,17 +179,7 @@ def gs1_128(elements: tuple[tuple[str, str], ...]) -> Gs1128:
     if not elements:
         raise LabelDataError("GS1-128: no element strings")
     for ai, value in elements:
-        try:
-            parsed = GS1ElementString.parse(ai + value)
-        except ParseError as exc:
-            raise LabelDataError(f"GS1-128: ({ai}){value}: {exc}") from exc
-        if parsed.ai.ai != ai or parsed.value != value:
-            raise LabelDataError(f"GS1-128: ({ai}){value}: not a whole element string for ({ai})")
-        if ai in ("01", "02"):
-            try:
-                validate_gtin(value)
-            except IdentifierError as exc:
-                raise LabelDataError(f"GS1-128: ({ai}){value}: {exc}") from exc
+        _check_element(ai, value)
     data = _stream(elements)
     characters = _characters(elements)
     if characters > MAX_DATA_CHARACTERS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from labels.data import LabelData
 from labels.errors import LabelDataError
@@ -108,6 +109,13 @@ def _hard_break(atom: str, width: float, size: float, measure: Measure) -> list[
     return pieces
 
 
+@lru_cache(maxsize=4096)
+def _atoms(text: str) -> tuple[str, ...]:
+    """The unbreakable pieces of ``text``, each with the white space after it."""
+    words = " ".join(part for part in re.split(f"[{_BREAKS}]+", text) if part)
+    return tuple(_ATOMS.findall(keep_quantities_together(words)))
+
+
 def _wrap(text: str, width: float, size: float, measure: Measure) -> tuple[list[str], bool]:
     """The wrapped lines (NBSP still in them) and whether a word had to be broken."""
 
@@ -117,8 +125,7 @@ def _wrap(text: str, width: float, size: float, measure: Measure) -> tuple[list[
     lines: list[str] = []
     current = ""
     broke = False
-    words = " ".join(part for part in re.split(f"[{_BREAKS}]+", text) if part)
-    for atom in _ATOMS.findall(keep_quantities_together(words)):
+    for atom in _atoms(text):
         candidate = current + atom
         if fits(candidate):
             current = candidate

@@ -52,15 +52,26 @@ def qr_image(matrix: QrMatrix, dots: int) -> Image.Image:
     return framed.resize((framed.width * dots, framed.height * dots), Image.Resampling.NEAREST)
 
 
+@lru_cache(maxsize=16384)
+def _text_width(font: LabelFont, size_px: int, text: str) -> float:
+    return float(font.pil(size_px).getlength(text))
+
+
 @lru_cache(maxsize=4096)
-def _line_mask(font: LabelFont, size_px: int, text: str) -> Image.Image:
-    """One line of text as a 1-bit mask. Cached: a label run repeats most lines
-    (product, GTIN, origin, quantity), and glyph rasterisation is most of the cost."""
+def _line_ink(font: LabelFont, size_px: int, text: str) -> tuple[int, tuple[int, ...]]:
+    """One line of text as packed rows, 1 = ink, and their width in bits. Cached: a label
+    run repeats most lines (product, GTIN, origin, captions), and glyph rasterisation
+    is most of the cost."""
     pil = font.pil(size_px)
     _, _, right, bottom = pil.getbbox(text)
     mask = Image.new("1", (max(1, int(right)), max(1, int(bottom))), 0)
     ImageDraw.Draw(mask).text((0, 0), text, font=pil, fill=1)
-    return mask
+    per_row = (mask.width + 7) // 8
+    data = mask.tobytes()
+    rows = tuple(
+        int.from_bytes(data[i * per_row : (i + 1) * per_row], "big") for i in range(mask.height)
+    )
+    return per_row * 8, rows
 
 
 def _draw_qr(
@@ -79,8 +90,14 @@ def _draw_qr(
 
 
 def _png(width: int, height: int, rows: list[bytes], dpi: int) -> bytes:
-    """A 1-bit greyscale PNG of packed rows (no filtering, which suits bilevel art)."""
-    raw = b"".join(b"\x00" + row for row in rows)
+    """A 1-bit greyscale PNG of packed rows. A row equal to the one above it (a QR
+    module's dots, a barcode's bars) is written with filter Up, as zeros, which zlib
+    compresses at once; the others unfiltered, which suits bilevel art."""
+    same = b"\x02" + bytes(len(rows[0]))
+    raw = b"".join(
+        same if i and (row is rows[i - 1] or row == rows[i - 1]) else b"\x00" + row
+        for i, row in enumerate(rows)
+    )
     per_metre = round(dpi / 0.0254)
     chunks = [
         (b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)),
@@ -133,7 +150,7 @@ def render_png(
     rows = [white] * height
 
     def measure(text: str, size_dots: float) -> float:
-        return float(font.pil(max(1, round(size_dots))).getlength(text))
+        return _text_width(font, max(1, round(size_dots)), text)
 
     design = compose(
         label,
@@ -149,25 +166,23 @@ def render_png(
     _draw_qr(rows, qr.matrix, int(qr.module), int(qr.x) - quiet, int(qr.y) - quiet, row_bytes)
     for bars in design.bars:
         _draw_bars(rows, bars, row_bytes)
-    placed = [
-        (_line_mask(font, max(1, round(t.size)), t.text), round(t.x), round(t.y))
-        for t in design.texts
-    ]
-    if placed:
-        top = max(0, min(y for _, _, y in placed))
-        bottom = min(height, max(y + mask.height for mask, _, y in placed))
-        text = Image.new("1", (width, bottom - top), 1)
-        for mask, x, y in placed:
-            text.paste(0, (x, y - top), mask)
-        packed = text.tobytes()
-        for i in range(bottom - top):
-            chunk = packed[i * row_bytes : (i + 1) * row_bytes]
-            existing = rows[top + i]
-            rows[top + i] = (
-                chunk
-                if existing is white
-                else (int.from_bytes(chunk, "big") & int.from_bytes(existing, "big")).to_bytes(
-                    row_bytes, "big"
-                )
-            )
+    # Text is ANDed into the rows as integers: 1 = white, so ink clears bits.
+    row_bits = row_bytes * 8
+    full = (1 << row_bits) - 1
+    inked: dict[int, int] = {}
+    for t in design.texts:
+        bits, ink_rows = _line_ink(font, max(1, round(t.size)), t.text)
+        x, y = round(t.x), round(t.y)
+        shift = row_bits - x - bits
+        for i, ink in enumerate(ink_rows):
+            r = y + i
+            if not ink or not 0 <= r < height:
+                continue
+            placed = ink << shift if shift >= 0 else ink >> -shift
+            current = inked.get(r)
+            if current is None:
+                current = int.from_bytes(rows[r], "big")
+            inked[r] = current & ~placed & full
+    for r, value in inked.items():
+        rows[r] = value.to_bytes(row_bytes, "big")
     return _png(width, height, rows, dpi)

@@ -323,7 +323,8 @@ def test_zpl_text_is_escaped_and_needs_a_unicode_font_for_chinese() -> None:
     assert "E:SIMSUN.TTF" in zpl
     assert "^FH^FD生菜 _5E_7E lettuce^FS" in zpl
     assert "^FH^FDL_5F1^FS" in zpl  # "_" is ^FH's escape character, so it is escaped
-    assert "^FH^FD(01)09506000134352(17)261231(3103)012500(10)L_5F1^FS" in zpl
+    hri = re.findall(r"\^FH\^FD(\(\d+\)[^^]*)\^FS", zpl)  # under the bars, one per element
+    assert hri == ["(01)09506000134352", "(17)261231", "(3103)012500", "(10)L_5F1"]
     assert "^FDLOT L_5F1^FS" in render_zpl(label, size="4x3", unicode_font="E:SIMSUN.TTF")
 
 
