@@ -75,6 +75,33 @@ class Design:
     texts: tuple[Text, ...]
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """What both layouts need: the stock, its units and the renderer's choices."""
+
+    width: float
+    height: float
+    per_inch: float
+    margin: float
+    measure: Measure
+    whole: bool
+    max_qr_module: float
+    max_bar_module: float
+    bar_grid: float
+
+    @property
+    def inner(self) -> tuple[float, float]:
+        return self.width - 2 * self.margin, self.height - 2 * self.margin
+
+    @property
+    def gap(self) -> float:
+        return self.per_inch * 0.08
+
+    @property
+    def point(self) -> float:
+        return self.per_inch / 72
+
+
 def text_of(label: LabelData) -> str:
     """Every piece of text :func:`compose` may print for ``label`` (to check glyphs)."""
     return " ".join(t for t, _, _ in label_texts(label))
@@ -156,33 +183,6 @@ def _place(
 ) -> list[Text]:
     block = fit_text(items, box, base, measure)
     return [Text(box.x, box.y + line.y, line.size, line.text) for line in block.lines]
-
-
-@dataclass(frozen=True)
-class _Frame:
-    """What both layouts need: the stock, its units and the renderer's choices."""
-
-    width: float
-    height: float
-    per_inch: float
-    margin: float
-    measure: Measure
-    whole: bool
-    max_qr_module: float
-    max_bar_module: float
-    bar_grid: float
-
-    @property
-    def inner(self) -> tuple[float, float]:
-        return self.width - 2 * self.margin, self.height - 2 * self.margin
-
-    @property
-    def gap(self) -> float:
-        return self.per_inch * 0.08
-
-    @property
-    def point(self) -> float:
-        return self.per_inch / 72
 
 
 def _portrait(label: LabelData, frame: _Frame) -> Design:

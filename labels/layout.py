@@ -1,9 +1,10 @@
-"""Where things go on a label, independent of PNG, PDF or ZPL.
+"""Text in a box, independent of PNG, PDF or ZPL (:mod:`labels.design` places the boxes).
 
-Units are points (1/72 inch) with the origin at the top-left corner. Each renderer
-passes its own ``measure(text, size) -> width`` so wrapping uses the metrics it
-will draw with. Text shrinks until it fits its box; at the smallest size it is cut
-with an ellipsis; it never runs outside the box.
+Units are the renderer's (dots or points), origin at the top-left corner. Each renderer
+passes its own ``measure(text, size) -> width`` so wrapping uses the metrics it will
+draw with. Lines break at spaces and between CJK characters, never between a quantity
+and its unit; text shrinks until it fits its box, and text still too long is cut after
+a whole word with an ellipsis; it never runs outside the box.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from labels.data import LabelData
-from labels.errors import LabelDataError
 
-__all__ = ["PNG_STOCKS", "Box", "Line", "TextBlock", "fit_text", "split_label", "wrap"]
+__all__ = ["PNG_STOCKS", "Box", "Line", "TextBlock", "fit_text", "keep_quantities_together", "wrap"]
 
 #: Thermal label stock, (width, height) in inches: 4x6 shipping/pallet labels, and
 #: 4x3 and 4x2 case labels, the common Zebra desktop sizes.
@@ -77,24 +77,6 @@ class Line:
 class TextBlock:
     lines: tuple[Line, ...]
     height: float
-
-
-def split_label(width: float, height: float, margin: float) -> tuple[Box, Box, bool]:
-    """QR area (a square) and text area for a label; True if QR is on top (portrait)."""
-    if width < 72 or height < 72:
-        raise LabelDataError(
-            f"label {width / 72:.2f}x{height / 72:.2f} in: too small for a QR and text"
-        )
-    inner_w, inner_h = width - 2 * margin, height - 2 * margin
-    if height >= 1.25 * width:
-        side = min(inner_w, inner_h * 0.5)
-        qr = Box(margin + (inner_w - side) / 2, margin, side, side)
-        text = Box(margin, margin + side + margin / 2, inner_w, inner_h - side - margin / 2)
-        return qr, text, True
-    side = min(inner_h, inner_w * 0.45)
-    qr = Box(margin, margin + (inner_h - side) / 2, side, side)
-    text = Box(margin + side + margin / 2, margin, inner_w - side - margin / 2, inner_h)
-    return qr, text, False
 
 
 def _hard_break(atom: str, width: float, size: float, measure: Measure) -> list[str]:

@@ -65,7 +65,7 @@ def render_zpl(
         if beyond:
             raise LabelFontError(
                 f"ZPL label for lot {label.lot}: {''.join(beyond)!r} is outside Zebra font 0;"
-                " pass unicode_font= a TrueType font stored on the printer (e.g. 'E:SIMSUN.TTF')"
+                " name a TrueType font stored on the printer that has it"
             )
     width_in, height_in = PNG_STOCKS[size]
     width, height = round(width_in * dpi), round(height_in * dpi)

@@ -334,3 +334,22 @@ def test_net_weight_that_ai_310n_cannot_carry(
     assert message in r.text
     assert "net_weight_kg" in r.text
     assert client.get(f"/v1/products/{TOMATO}", key=keys.admin).status_code == 404
+
+
+def test_zpl_for_a_chinese_name_needs_a_printer_font(env: tuple[ApiClient, Keys, Ledger]) -> None:
+    client, keys, world = env
+    event = Events().register("CN-1", "5", gtin=TOMATO)
+    world.append([{**event, "product": "有机番茄 5 kg"}], actor="farm")
+    path = f"/v1/lots/{TOMATO}/CN-1/label.zpl"
+    r = client.get(path, key=keys.farm)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "有机番茄" in r.json()["detail"]
+    assert "?font=E:SIMSUN.TTF" in r.json()["detail"]
+    r = client.get(path, params={"font": "E:SIMSUN.TTF"}, key=keys.farm)
+    assert r.status_code == 200
+    assert "^A@N," in r.text
+    assert "E:SIMSUN.TTF" in r.text
+    assert "^FD有机番茄 5 kg^FS" in r.text
+    r = client.get(path, params={"font": "E:SIM^SUN"}, key=keys.farm)
+    assert r.status_code == 422  # no ZPL command can be smuggled in through the font name

@@ -316,7 +316,7 @@ def _groups(label: LabelData) -> list[tuple[tuple[str, str], ...]]:
 
 def test_zpl_text_is_escaped_and_needs_a_unicode_font_for_chinese() -> None:
     label = make_label("L_1", "生菜 ^~ lettuce")
-    with pytest.raises(LabelFontError, match=r"生菜.*unicode_font"):
+    with pytest.raises(LabelFontError, match=r"生菜.*TrueType font stored on the printer"):
         render_zpl(label)
     zpl = render_zpl(label, unicode_font="E:SIMSUN.TTF")
     assert "^A@N," in zpl
