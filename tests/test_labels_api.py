@@ -353,3 +353,15 @@ def test_zpl_for_a_chinese_name_needs_a_printer_font(env: tuple[ApiClient, Keys,
     assert "^FD有机番茄 5 kg^FS" in r.text
     r = client.get(path, params={"font": "E:SIM^SUN"}, key=keys.farm)
     assert r.status_code == 422  # no ZPL command can be smuggled in through the font name
+
+
+def test_a_label_the_stock_cannot_hold_is_a_422(
+    env: tuple[ApiClient, Keys, Ledger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, keys, _ = env
+    monkeypatch.setenv(RESOLVER_BASE_ENV, "https://id.example.com/" + "x" * 1500)
+    r = client.get(f"{PATH}/label.png", params={"size": "4x2"}, key=keys.farm)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"].endswith("label-error")
+    assert "shorter resolver URL or a larger label" in r.json()["detail"]
