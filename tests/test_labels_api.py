@@ -365,3 +365,18 @@ def test_a_label_the_stock_cannot_hold_is_a_422(
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["type"].endswith("label-error")
     assert "shorter resolver URL or a larger label" in r.json()["detail"]
+
+
+def test_cli_zpl_with_a_printer_font(
+    settings: Settings, world: Ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = Events().register("CN-2", "5", gtin=TOMATO)
+    world.append([{**event, "product": "有机番茄"}], actor="farm")
+    out = tmp_path / "cn.zpl"
+    args = ("--lot", f"{TOMATO}/CN-2", "--format", "zpl", "--out", str(out))
+    assert cli(settings, *args) == 1
+    assert "TrueType font stored on the printer" in capsys.readouterr().err
+    assert not out.exists()
+    assert cli(settings, *args, "--font", "E:SIMSUN.TTF") == 0
+    assert "^A@N," in out.read_text()
+    assert "^FD有机番茄^FS" in out.read_text()
