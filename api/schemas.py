@@ -120,6 +120,10 @@ class ProductIn(_In):
     shelf_life_days: Annotated[int | None, Field(ge=0, le=36500)] = None
     temp_min_c: Decimal | None = None
     temp_max_c: Decimal | None = None
+    #: Kilograms in one trade item (a case, a bag): printed on labels as AI (310n).
+    net_weight_kg: Annotated[
+        str | None, Field(max_length=20, examples=["5", "0.75"], pattern=r"^[0-9]+(\.[0-9]+)?$")
+    ] = None
 
     model_config = ConfigDict(
         extra="forbid",
@@ -133,6 +137,7 @@ class ProductIn(_In):
                     "shelf_life_days": 14,
                     "temp_min_c": "0",
                     "temp_max_c": "4",
+                    "net_weight_kg": "5",
                 }
             ]
         },

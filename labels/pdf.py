@@ -8,14 +8,16 @@ Sheet layouts (the two most stocked label sheets for shipping/case labels):
   5/32 in, top margin 1/2 in, 3/16 in gutter, no row gap);
 * ``"4x6"``: one 4 x 6 in label per page, for thermal printers driven by PDF.
 
-QR codes are vector paths (one rectangle per horizontal run of dark modules), so
-they are sharp at any printer resolution and cheap to write; text is set in the
-label font, embedded as a subset.
+QR codes and GS1-128 bars are vector paths (one rectangle per horizontal run of dark
+modules, one per bar), so they are sharp at any printer resolution and cheap to
+write; text is set in the label font, embedded as a subset. The layout is
+:func:`labels.design.compose`'s, as for PNG and ZPL.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,17 +29,15 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from labels.data import LabelData
+from labels.design import compose
 from labels.errors import LabelDataError
 from labels.fonts import LabelFont, label_font
-from labels.layout import Box, fit_text, label_texts
 from labels.png import check_text
-from labels.qr import QUIET_ZONE_MODULES, qr_matrix
 
 __all__ = ["SHEETS", "Sheet", "render_pdf"]
 
 FONT_NAME = "LotledgerLabel"
 MARGIN = 0.08 * inch
-MAX_MODULE = 1.0 * mm
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,9 @@ class Sheet:
     top: float
     pitch_x: float
     pitch_y: float
+    #: Resolution of the printers the stock goes through: GS1-128 modules are whole
+    #: dots of it (203 dpi thermal printers for 4x6; 300/600 dpi office printers).
+    printer_dpi: int = 300
 
     def origins(self) -> list[tuple[float, float]]:
         """Bottom-left corner of each label, in reading order (PDF coordinates)."""
@@ -64,7 +67,7 @@ class Sheet:
 
 
 SHEETS: dict[str, Sheet] = {
-    "4x6": Sheet((4 * inch, 6 * inch), (4 * inch, 6 * inch), 1, 1, 0, 0, 0, 0),
+    "4x6": Sheet((4 * inch, 6 * inch), (4 * inch, 6 * inch), 1, 1, 0, 0, 0, 0, printer_dpi=203),
     "a4": Sheet(A4, (99.1 * mm, 67.7 * mm), 2, 4, 4.65 * mm, 13.1 * mm, 101.6 * mm, 67.7 * mm),
     "letter": Sheet(
         LETTER, (4 * inch, 2 * inch), 2, 5, 5 / 32 * inch, 0.5 * inch, 4.1875 * inch, 2 * inch
@@ -85,42 +88,45 @@ def _measure(text: str, size: float) -> float:
     return float(pdfmetrics.stringWidth(text, FONT_NAME, size))
 
 
+def _bar_runs(modules: str) -> list[tuple[int, int]]:
+    """(first module, width) of each bar."""
+    return [(m.start(), m.end() - m.start()) for m in re.finditer("1+", modules)]
+
+
 def _draw_label(
     canvas: Canvas, label: LabelData, origin: tuple[float, float], sheet: Sheet, ascent: float
 ) -> None:
     x, y = origin
     w, h = sheet.label
-    matrix = qr_matrix(label.uri)
-    total = matrix.size + 2 * QUIET_ZONE_MODULES
-    portrait = h >= 1.25 * w
-    room = (
-        min(w - 2 * MARGIN, (h - 2 * MARGIN) / 2)
-        if portrait
-        else min(h - 2 * MARGIN, (w - 2 * MARGIN) * 0.45)
+    design = compose(
+        label,
+        width=w,
+        height=h,
+        per_inch=inch,
+        margin=MARGIN,
+        measure=_measure,
+        whole_dots=False,
+        bar_grid=inch / sheet.printer_dpi,
     )
-    module = min(room / total, MAX_MODULE)
-    side = module * total
-    if portrait:
-        qr_x, qr_top = x + (w - side) / 2, y + h - MARGIN
-        box = Box(MARGIN, MARGIN + side, w - 2 * MARGIN, h - 2 * MARGIN - side)
-    else:
-        qr_x, qr_top = x + MARGIN, y + (h + side) / 2
-        box = Box(MARGIN + side, MARGIN, w - 2 * MARGIN - side, h - 2 * MARGIN)
-    # Symbol origin (top-left of the first module) in a module-sized coordinate system.
-    ox = qr_x + QUIET_ZONE_MODULES * module
-    oy = qr_top - QUIET_ZONE_MODULES * module - matrix.size * module
-    ops = [f"q {module:.5f} 0 0 {module:.5f} {ox:.4f} {oy:.4f} cm"]
+    top = y + h  # the design's y runs down from the label's top edge
+    qr = design.qr
+    matrix = qr.matrix
+    # Symbol origin (bottom-left of the last row) in a module-sized coordinate system.
+    ox = x + qr.x
+    oy = top - qr.y - matrix.size * qr.module
+    ops = [f"q {qr.module:.5f} 0 0 {qr.module:.5f} {ox:.4f} {oy:.4f} cm"]
     last = matrix.size - 1
     ops.extend(f"{c} {last - r} {n} 1 re" for r, c, n in matrix.runs())
     ops.append("f Q")
+    for bars in design.bars:
+        bottom = top - bars.y - bars.height
+        ops.append(f"q {bars.module:.5f} 0 0 {bars.height:.4f} {x + bars.x:.4f} {bottom:.4f} cm")
+        ops.extend(f"{start} 0 {n} 1 re" for start, n in _bar_runs(bars.symbol.modules()))
+        ops.append("f Q")
     canvas.addLiteral("\n".join(ops))
-
-    base = min(18.0, box.height / 7.5, box.width / 9)
-    block = fit_text(label_texts(label), box, base, _measure)
-    top = y + h
-    for line in block.lines:
-        canvas.setFont(FONT_NAME, line.size)
-        canvas.drawString(x + box.x, top - box.y - line.y - line.size * ascent, line.text)
+    for text in design.texts:
+        canvas.setFont(FONT_NAME, text.size)
+        canvas.drawString(x + text.x, top - text.y - text.size * ascent, text.text)
 
 
 def render_pdf(labels: Sequence[LabelData], *, stock: str = "4x6") -> bytes:

@@ -8,7 +8,6 @@ QR scan on the first try.
 
 from __future__ import annotations
 
-import math
 import struct
 import zlib
 from functools import lru_cache
@@ -16,45 +15,26 @@ from functools import lru_cache
 from PIL import Image, ImageDraw
 
 from labels.data import LabelData
+from labels.design import Bars, compose, text_of
 from labels.errors import LabelDataError, LabelFontError
 from labels.fonts import LabelFont, label_font, missing_glyphs
-from labels.layout import PNG_STOCKS, Box, fit_text, label_texts
-from labels.qr import QUIET_ZONE_MODULES, QrMatrix, qr_matrix
+from labels.layout import PNG_STOCKS
+from labels.qr import QUIET_ZONE_MODULES, QrMatrix
 
-__all__ = ["DPIS", "module_dots", "qr_image", "render_png"]
+__all__ = ["DPIS", "qr_image", "render_png"]
 
 DPIS = (203, 300)
 MARGIN_IN = 0.1
-#: Largest QR module: 1 mm. Bigger only pushes text off small stock without helping.
-MAX_MODULE_MM = 1.0
-#: Smallest: 0.25 mm (2 dots at 203 dpi), below which thermal printers smear modules.
-MIN_MODULE_MM = 0.25
 
 
 def check_text(font: LabelFont, label: LabelData) -> None:
     """Refuse text the font has no glyphs for, rather than print tofu boxes."""
-    text = " ".join(t for t, _, _ in label_texts(label))
-    missing = missing_glyphs(font, text)
+    missing = missing_glyphs(font, text_of(label))
     if missing:
         raise LabelFontError(
             f"label for lot {label.lot}: the label font {font.path} has no glyphs for"
             f" {missing!r}; set LOTLEDGER_LABEL_FONT to a font that does"
         )
-
-
-def module_dots(matrix: QrMatrix, side_dots: int, dpi: int) -> int:
-    """Dots per QR module: whole dots, as large as fits ``side_dots`` with quiet zone."""
-    total = matrix.size + 2 * QUIET_ZONE_MODULES
-    largest = max(1, math.floor(dpi * MAX_MODULE_MM / 25.4))
-    smallest = math.ceil(dpi * MIN_MODULE_MM / 25.4 - 1e-9)
-    dots = min(side_dots // total, largest)
-    if dots < smallest:
-        raise LabelDataError(
-            f"QR version {matrix.version} ({total} modules with quiet zone) needs"
-            f" {total * smallest} dots, the label has room for {side_dots} at {dpi} dpi:"
-            " use a shorter resolver URL or a larger label"
-        )
-    return dots
 
 
 def qr_image(matrix: QrMatrix, dots: int) -> Image.Image:
@@ -72,15 +52,26 @@ def qr_image(matrix: QrMatrix, dots: int) -> Image.Image:
     return framed.resize((framed.width * dots, framed.height * dots), Image.Resampling.NEAREST)
 
 
+@lru_cache(maxsize=16384)
+def _text_width(font: LabelFont, size_px: int, text: str) -> float:
+    return float(font.pil(size_px).getlength(text))
+
+
 @lru_cache(maxsize=4096)
-def _line_mask(font: LabelFont, size_px: int, text: str) -> Image.Image:
-    """One line of text as a 1-bit mask. Cached: a label run repeats most lines
-    (product, GTIN, origin, quantity), and glyph rasterisation is most of the cost."""
+def _line_ink(font: LabelFont, size_px: int, text: str) -> tuple[int, tuple[int, ...]]:
+    """One line of text as packed rows, 1 = ink, and their width in bits. Cached: a label
+    run repeats most lines (product, GTIN, origin, captions), and glyph rasterisation
+    is most of the cost."""
     pil = font.pil(size_px)
     _, _, right, bottom = pil.getbbox(text)
     mask = Image.new("1", (max(1, int(right)), max(1, int(bottom))), 0)
     ImageDraw.Draw(mask).text((0, 0), text, font=pil, fill=1)
-    return mask
+    per_row = (mask.width + 7) // 8
+    data = mask.tobytes()
+    rows = tuple(
+        int.from_bytes(data[i * per_row : (i + 1) * per_row], "big") for i in range(mask.height)
+    )
+    return per_row * 8, rows
 
 
 def _draw_qr(
@@ -99,8 +90,14 @@ def _draw_qr(
 
 
 def _png(width: int, height: int, rows: list[bytes], dpi: int) -> bytes:
-    """A 1-bit greyscale PNG of packed rows (no filtering, which suits bilevel art)."""
-    raw = b"".join(b"\x00" + row for row in rows)
+    """A 1-bit greyscale PNG of packed rows. A row equal to the one above it (a QR
+    module's dots, a barcode's bars) is written with filter Up, as zeros, which zlib
+    compresses at once; the others unfiltered, which suits bilevel art."""
+    same = b"\x02" + bytes(len(rows[0]))
+    raw = b"".join(
+        same if i and (row is rows[i - 1] or row == rows[i - 1]) else b"\x00" + row
+        for i, row in enumerate(rows)
+    )
     per_metre = round(dpi / 0.0254)
     chunks = [
         (b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)),
@@ -124,6 +121,17 @@ def _size_inches(size: str | tuple[float, float]) -> tuple[float, float]:
     return float(width), float(height)
 
 
+def _draw_bars(rows: list[bytes], bars: Bars, row_bytes: int) -> None:
+    """Draw a GS1-128 symbol, ``bars.module`` dots a module, its bars ``bars.height`` tall."""
+    dots = int(bars.module)
+    x, top = int(bars.x), int(bars.y)
+    expand = {ord("1"): "0" * dots, ord("0"): "1" * dots}  # bar -> black dots
+    pattern = bars.symbol.modules().translate(expand)
+    line = "1" * x + pattern + "1" * (row_bytes * 8 - x - len(pattern))
+    packed = int(line, 2).to_bytes(row_bytes, "big")
+    rows[top : top + int(bars.height)] = [packed] * int(bars.height)
+
+
 def render_png(
     label: LabelData, *, dpi: int = 203, size: str | tuple[float, float] = "4x6"
 ) -> bytes:
@@ -141,54 +149,40 @@ def render_png(
     # Pillow "1" image costs more than everything else on the label put together.
     rows = [white] * height
 
-    matrix = qr_matrix(label.uri)
-    portrait = height >= 1.25 * width
-    qr_room = (
-        min(width - 2 * margin, (height - 2 * margin) // 2)
-        if portrait
-        else min(height - 2 * margin, int((width - 2 * margin) * 0.45))
+    def measure(text: str, size_dots: float) -> float:
+        return _text_width(font, max(1, round(size_dots)), text)
+
+    design = compose(
+        label,
+        width=width,
+        height=height,
+        per_inch=dpi,
+        margin=margin,
+        measure=measure,
+        whole_dots=True,
     )
-    dots = module_dots(matrix, qr_room, dpi)
-    side = (matrix.size + 2 * QUIET_ZONE_MODULES) * dots
-    if portrait:
-        qr_x, qr_y = (width - side) // 2, margin
-        text_x, text_y = margin, margin + side
-    else:
-        qr_x, qr_y = margin, (height - side) // 2
-        text_x, text_y = margin + side, margin
-    box = Box(text_x, text_y, width - margin - text_x, height - margin - text_y)
-    _draw_qr(rows, matrix, dots, qr_x, qr_y, row_bytes)
-
-    scale = dpi / 72
-
-    def measure(text: str, size_pt: float) -> float:
-        return font.pil(max(1, round(size_pt * scale))).getlength(text) / scale
-
-    points = Box(box.x / scale, box.y / scale, box.width / scale, box.height / scale)
-    base = min(26.0, points.height / 7.5, points.width / 9)
-    block = fit_text(label_texts(label), points, base, measure)
-    placed = [
-        (
-            _line_mask(font, max(1, round(line.size * scale)), line.text),
-            text_y + round(line.y * scale),
-        )
-        for line in block.lines
-    ]
-    if placed:
-        top = text_y
-        bottom = min(height, max(y + mask.height for mask, y in placed))
-        text = Image.new("1", (width, bottom - top), 1)
-        for mask, y in placed:
-            text.paste(0, (text_x, y - top), mask)
-        packed = text.tobytes()
-        for i in range(bottom - top):
-            chunk = packed[i * row_bytes : (i + 1) * row_bytes]
-            existing = rows[top + i]
-            rows[top + i] = (
-                chunk
-                if existing is white
-                else (int.from_bytes(chunk, "big") & int.from_bytes(existing, "big")).to_bytes(
-                    row_bytes, "big"
-                )
-            )
+    qr = design.qr
+    quiet = QUIET_ZONE_MODULES * int(qr.module)
+    _draw_qr(rows, qr.matrix, int(qr.module), int(qr.x) - quiet, int(qr.y) - quiet, row_bytes)
+    for bars in design.bars:
+        _draw_bars(rows, bars, row_bytes)
+    # Text is ANDed into the rows as integers: 1 = white, so ink clears bits.
+    row_bits = row_bytes * 8
+    full = (1 << row_bits) - 1
+    inked: dict[int, int] = {}
+    for t in design.texts:
+        bits, ink_rows = _line_ink(font, max(1, round(t.size)), t.text)
+        x, y = round(t.x), round(t.y)
+        shift = row_bits - x - bits
+        for i, ink in enumerate(ink_rows):
+            r = y + i
+            if not ink or not 0 <= r < height:
+                continue
+            placed = ink << shift if shift >= 0 else ink >> -shift
+            current = inked.get(r)
+            if current is None:
+                current = int.from_bytes(rows[r], "big")
+            inked[r] = current & ~placed & full
+    for r, value in inked.items():
+        rows[r] = value.to_bytes(row_bytes, "big")
     return _png(width, height, rows, dpi)

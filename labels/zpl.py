@@ -1,7 +1,9 @@
 """ZPL II labels for Zebra thermal printers.
 
 The printer draws the QR code itself (``^BQN``, model 2, error correction Q, the
-Digital Link URI as field data ``QA,<uri>``: level Q, automatic mode) and the text
+Digital Link URI as field data ``QA,<uri>``: level Q, automatic mode), the GS1-128
+barcode (``^BC`` with the code sets and FNC1 spelled out: ``>;`` start C, ``>:`` start
+B, ``>8`` FNC1, ``>5``/``>6`` switch to C/B, ``><`` for a ``>`` in the lot) and the text
 in a printer-resident font. Zebra's built-in font 0 covers Latin text; any other
 script needs a Unicode TrueType font stored on the printer (``unicode_font``, e.g.
 ``"E:SIMSUN.TTF"``), otherwise rendering refuses instead of printing blanks. Text
@@ -14,10 +16,11 @@ from __future__ import annotations
 import unicodedata
 
 from labels.data import LabelData
+from labels.design import compose, text_of
 from labels.errors import LabelDataError, LabelFontError
-from labels.layout import PNG_STOCKS, Box, fit_text, label_texts
-from labels.png import DPIS, MARGIN_IN, module_dots
-from labels.qr import ERROR_CORRECTION_LETTER, QUIET_ZONE_MODULES, qr_matrix
+from labels.layout import PNG_STOCKS
+from labels.png import DPIS, MARGIN_IN
+from labels.qr import ERROR_CORRECTION_LETTER
 
 __all__ = ["qr_field_data", "render_zpl"]
 
@@ -57,47 +60,48 @@ def render_zpl(
         raise LabelDataError(f"label size {size!r}: expected one of {sorted(PNG_STOCKS)}")
     if any(c in label.uri for c in "^~") or not label.uri.isascii():
         raise LabelDataError(f"label URI {label.uri!r}: ZPL field data cannot carry ^ or ~")
-    items = label_texts(label)
     if unicode_font is None:
-        beyond = sorted({c for t, _, _ in items for c in t if ord(c) > 0xFF})
+        beyond = sorted({c for c in text_of(label) if ord(c) > 0xFF})
         if beyond:
             raise LabelFontError(
                 f"ZPL label for lot {label.lot}: {''.join(beyond)!r} is outside Zebra font 0;"
-                " pass unicode_font= a TrueType font stored on the printer (e.g. 'E:SIMSUN.TTF')"
+                " name a TrueType font stored on the printer that has it"
             )
     width_in, height_in = PNG_STOCKS[size]
     width, height = round(width_in * dpi), round(height_in * dpi)
-    margin = round(MARGIN_IN * dpi)
-    matrix = qr_matrix(label.uri)
-    portrait = height >= 1.25 * width
-    room = (
-        min(width - 2 * margin, (height - 2 * margin) // 2)
-        if portrait
-        else min(height - 2 * margin, int((width - 2 * margin) * 0.45))
+    design = compose(
+        label,
+        width=width,
+        height=height,
+        per_inch=dpi,
+        margin=round(MARGIN_IN * dpi),
+        measure=_estimate,
+        whole_dots=True,
+        max_qr_module=MAX_MAGNIFICATION,
+        max_bar_module=MAX_MAGNIFICATION,
     )
-    dots = min(module_dots(matrix, room, dpi), MAX_MAGNIFICATION)
-    side = (matrix.size + 2 * QUIET_ZONE_MODULES) * dots
-    if portrait:
-        qr_x, qr_y = (width - side) // 2, margin
-        box = Box(margin, margin + side, width - 2 * margin, height - 2 * margin - side)
-    else:
-        qr_x, qr_y = margin, (height - side) // 2
-        box = Box(margin + side, margin, width - 2 * margin - side, height - 2 * margin)
-    quiet = QUIET_ZONE_MODULES * dots  # ^BQ draws no quiet zone: leave it blank here
+    qr = design.qr
     lines = [
         "^XA",
         "^CI28",
         f"^PW{width}",
         f"^LL{height}",
         "^LH0,0",
-        f"^FO{qr_x + quiet},{qr_y + quiet}"
-        f"^BQN,2,{dots},{ERROR_CORRECTION_LETTER}^FD{qr_field_data(label.uri)}^FS",
+        # ^BQ draws no quiet zone: the design leaves it blank around the symbol.
+        f"^FO{round(qr.x)},{round(qr.y)}"
+        f"^BQN,2,{round(qr.module)},{ERROR_CORRECTION_LETTER}^FD{qr_field_data(label.uri)}^FS",
     ]
+    for bars in design.bars:
+        # GS1-128: ^BC without interpretation line (ours is printed as text below) or
+        # check digit of its own; the field data names every code set and FNC1 (>8).
+        lines.append(
+            f"^FO{round(bars.x)},{round(bars.y)}^BY{round(bars.module)}"
+            f"^BCN,{round(bars.height)},N,N,N^FD{bars.symbol.zpl}^FS"
+        )
     font = f"^A@N,{{h}},{{h}},{unicode_font}" if unicode_font else "^A0N,{h},{h}"
-    base = min(26 * dpi / 72, box.height / 7.5, box.width / 9)
-    for line in fit_text(items, box, base, _estimate).lines:
-        h = max(10, round(line.size))
-        position = f"^FO{round(box.x)},{round(box.y + line.y)}"
-        lines.append(f"{position}{font.format(h=h)}^FH^FD{_escape(line.text)}^FS")
+    for text in design.texts:
+        h = max(10, round(text.size))
+        position = f"^FO{round(text.x)},{round(text.y)}"
+        lines.append(f"{position}{font.format(h=h)}^FH^FD{_escape(text.text)}^FS")
     lines.append("^XZ")
     return "\n".join(lines) + "\n"

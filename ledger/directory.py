@@ -29,6 +29,7 @@ class ProductInfo:
     shelf_life_days: int | None
     temp_min_c: str | None
     temp_max_c: str | None
+    net_weight_kg: str | None = None
 
 
 _ORG = (Organisation.id, Organisation.name, Organisation.created_at)
@@ -41,6 +42,7 @@ _PRODUCT = (
     Product.shelf_life_days,
     Product.temp_min_c,
     Product.temp_max_c,
+    Product.net_weight_kg,
 )
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ledger import quantity
 from ledger.db import read_transaction, write_transaction
 from ledger.errors import EventValidationError, NotFound, Problem, RuleViolation
 from ledger.schema import Location, Organisation, Product
@@ -95,6 +96,24 @@ def create_location(
     return info
 
 
+def _net_weight(text: str) -> str:
+    """A net weight in kilograms that GS1 AI (310n) can carry: positive, six digits at
+    most with at most five of them decimals (0.00001 to 999999 kg), normalized."""
+    try:
+        normalized = quantity.normalize(text)
+    except ValueError as exc:
+        raise _invalid("net_weight_kg", f"{exc}; send the net weight as a decimal string") from None
+    whole, _, decimals = normalized.partition(".")
+    digits = len(whole.lstrip("0")) + len(decimals)
+    if len(decimals) > 5 or digits > 6:
+        raise _invalid(
+            "net_weight_kg",
+            f"{text!r} kg cannot be carried by GS1 AI 310n: at most 6 digits,"
+            " at most 5 of them after the point (e.g. 12.5 or 0.75)",
+        )
+    return normalized
+
+
 def create_product(
     engine: Engine,
     gtin: str,
@@ -105,6 +124,7 @@ def create_product(
     shelf_life_days: int | None = None,
     temp_min_c: str | None = None,
     temp_max_c: str | None = None,
+    net_weight_kg: str | None = None,
 ) -> str:
     try:
         gtin = validate_gtin(gtin)
@@ -112,6 +132,8 @@ def create_product(
         raise _invalid("gtin", str(exc)) from None
     if unit not in UNITS:
         raise _invalid("unit", f"{unit!r} is not one of {', '.join(UNITS)}")
+    if net_weight_kg is not None:
+        net_weight_kg = _net_weight(net_weight_kg)
     try:
         with write_transaction(engine) as conn:
             conn.execute(
@@ -123,6 +145,7 @@ def create_product(
                     shelf_life_days=shelf_life_days,
                     temp_min_c=temp_min_c,
                     temp_max_c=temp_max_c,
+                    net_weight_kg=net_weight_kg,
                 )
             )
     except IntegrityError:

@@ -127,6 +127,8 @@ class Product(Base):
     shelf_life_days: Mapped[int | None] = mapped_column(Integer)
     temp_min_c: Mapped[str | None] = mapped_column(String(16))
     temp_max_c: Mapped[str | None] = mapped_column(String(16))
+    #: Kilograms in one trade item of the GTIN (normalized decimal), for labels' AI (310n).
+    net_weight_kg: Mapped[str | None] = mapped_column(String(16))
 
 
 # -- read models (derived from the log) -----------------------------------------

@@ -8,6 +8,7 @@ import io
 import subprocess
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -48,8 +49,22 @@ def env(world: Ledger, ev: Events) -> Iterator[tuple[ApiClient, Keys, Ledger]]:
         client.close()
 
 
+QR = zxingcpp.BarcodeFormat.QRCode
+CODE128 = zxingcpp.BarcodeFormat.Code128
+
+
 def decode_png(data: bytes) -> list[str]:
-    return [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))]
+    """The QR codes' texts."""
+    return [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(data))) if b.format == QR]
+
+
+def decode_gs1_128(image: Image.Image) -> list[str]:
+    """What each GS1-128 symbol transmits, with its symbology identifier (]C1)."""
+    return [
+        b.symbology_identifier + b.bytes.decode()
+        for b in zxingcpp.read_barcodes(image)
+        if b.format == CODE128
+    ]
 
 
 def decode_pdf(data: bytes, tmp_path: Path) -> list[list[str]]:
@@ -59,7 +74,9 @@ def decode_pdf(data: bytes, tmp_path: Path) -> list[list[str]]:
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page*.png"))
     assert pages
-    return [[b.text for b in zxingcpp.read_barcodes(Image.open(p))] for p in pages]
+    return [
+        [b.text for b in zxingcpp.read_barcodes(Image.open(p)) if b.format == QR] for p in pages
+    ]
 
 
 def assert_lot(text: str, gtin: str, lot: str, expiry: date | None) -> None:
@@ -250,3 +267,116 @@ def test_cli_errors(
     assert cli(settings, "--lot", f"{LETTUCE}/B001", "--stock", "a3", "--out", out) == 1
     assert "--stock" in capsys.readouterr().err
     assert not Path(out).exists()
+
+
+def test_net_weight_from_product_master_data(
+    env: tuple[ApiClient, Keys, Ledger], tmp_path: Path
+) -> None:
+    """An admin gives the product its net weight; every label of its lots then carries
+    it as AI (3103) in the QR's Digital Link and in the GS1-128 barcode, and prints it."""
+    client, keys, _ = env
+    product = {"gtin": LETTUCE, "org_id": "farm", "description": "Romaine", "unit": "case"}
+    r = client.post("/v1/products", json={**product, "net_weight_kg": "5.25"}, key=keys.admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["net_weight_kg"] == "5.25"
+    assert client.get(f"/v1/products/{LETTUCE}", key=keys.farm).json()["net_weight_kg"] == "5.25"
+    uri = f"{URI}&3103=005250"
+    png = client.get(f"{PATH}/label.png", key=keys.farm)
+    assert decode_png(png.content) == [uri]
+    scanned = parse_scan(uri)
+    assert scanned.net_weight_kg == Decimal("5.25")
+    (gs1,) = decode_gs1_128(Image.open(io.BytesIO(png.content)))
+    assert gs1 == f"]C101{LETTUCE}173012313103005250" + "10L2311/A"
+    from_barcode = parse_scan(gs1)
+    assert (from_barcode.gtin, from_barcode.lot, from_barcode.expiry) == (
+        LETTUCE,
+        LOT,
+        date(2030, 12, 31),
+    )
+    assert from_barcode.net_weight_kg == Decimal("5.25")
+    pdf = client.get(f"{PATH}/label.pdf", key=keys.farm)
+    (source := tmp_path / "label.pdf").write_bytes(pdf.content)
+    subprocess.run(["pdftoppm", "-r", "300", "-png", str(source), str(tmp_path / "p")], check=True)
+    (page,) = sorted(tmp_path.glob("p*.png"))
+    assert decode_gs1_128(Image.open(page)) == [gs1]
+    assert (
+        "5.25 kg"
+        in subprocess.run(
+            ["pdftotext", str(source), "-"], check=True, capture_output=True, text=True
+        ).stdout
+    )
+    zpl = client.get(f"{PATH}/label.zpl", key=keys.farm).text
+    assert qr_field_data(uri) in zpl
+    assert f"^FD>;>801{LETTUCE}173012313103005250" in zpl
+    # A lot of a product without a net weight has none on its label.
+    assert decode_png(client.get(f"/v1/lots/{TOMATO}/T-9/label.png", key=keys.farm).content) == [
+        f"{BASE}/01/{TOMATO}/10/T-9?17=310115"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        ("1234567", "at most 6 digits"),
+        ("0.000001", "at most 5 of them after the point"),
+        ("0", "must not be zero"),
+        ("05", "not a decimal quantity"),
+    ],
+)
+def test_net_weight_that_ai_310n_cannot_carry(
+    env: tuple[ApiClient, Keys, Ledger], weight: str, message: str
+) -> None:
+    client, keys, _ = env
+    product = {"gtin": TOMATO, "org_id": "farm", "description": "Tomato", "unit": "case"}
+    r = client.post("/v1/products", json={**product, "net_weight_kg": weight}, key=keys.admin)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert message in r.text
+    assert "net_weight_kg" in r.text
+    assert client.get(f"/v1/products/{TOMATO}", key=keys.admin).status_code == 404
+
+
+def test_zpl_for_a_chinese_name_needs_a_printer_font(env: tuple[ApiClient, Keys, Ledger]) -> None:
+    client, keys, world = env
+    event = Events().register("CN-1", "5", gtin=TOMATO)
+    world.append([{**event, "product": "有机番茄 5 kg"}], actor="farm")
+    path = f"/v1/lots/{TOMATO}/CN-1/label.zpl"
+    r = client.get(path, key=keys.farm)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "有机番茄" in r.json()["detail"]
+    assert "?font=E:SIMSUN.TTF" in r.json()["detail"]
+    r = client.get(path, params={"font": "E:SIMSUN.TTF"}, key=keys.farm)
+    assert r.status_code == 200
+    assert "^A@N," in r.text
+    assert "E:SIMSUN.TTF" in r.text
+    assert "^FD有机番茄 5 kg^FS" in r.text
+    r = client.get(path, params={"font": "E:SIM^SUN"}, key=keys.farm)
+    assert r.status_code == 422  # no ZPL command can be smuggled in through the font name
+
+
+def test_a_label_the_stock_cannot_hold_is_a_422(
+    env: tuple[ApiClient, Keys, Ledger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, keys, _ = env
+    monkeypatch.setenv(RESOLVER_BASE_ENV, "https://id.example.com/" + "x" * 1500)
+    r = client.get(f"{PATH}/label.png", params={"size": "4x2"}, key=keys.farm)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"].endswith("label-error")
+    assert "shorter resolver URL or a larger label" in r.json()["detail"]
+
+
+def test_cli_zpl_with_a_printer_font(
+    settings: Settings, world: Ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = Events().register("CN-2", "5", gtin=TOMATO)
+    world.append([{**event, "product": "有机番茄"}], actor="farm")
+    out = tmp_path / "cn.zpl"
+    args = ("--lot", f"{TOMATO}/CN-2", "--format", "zpl", "--out", str(out))
+    assert cli(settings, *args) == 1
+    assert "TrueType font stored on the printer" in capsys.readouterr().err
+    assert not out.exists()
+    assert cli(settings, *args, "--font", "E:SIMSUN.TTF") == 0
+    assert "^A@N," in out.read_text()
+    assert "^FD有机番茄^FS" in out.read_text()

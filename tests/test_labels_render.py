@@ -1,8 +1,9 @@
-"""Labels rendered in every format and size, read back by a real QR decoder.
+"""Labels rendered in every format and size, read back by a real decoder (zxing-cpp).
 
 PNG labels are decoded as rendered; PDF pages are rasterised by poppler's
 ``pdftoppm`` first; ZPL cannot be printed here, so its QR field data is checked
-and a symbol built with the same parameters is decoded instead.
+and a symbol built with the same parameters is decoded instead. Stock at least
+2.5 in high also carries a GS1-128 barcode, decoded alongside the QR code.
 """
 
 from __future__ import annotations
@@ -13,16 +14,20 @@ import re
 import shutil
 import subprocess
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import qrcode
 import zxingcpp
+from biip import ParseConfig
+from biip.gs1_messages import GS1Message
 from PIL import Image, ImageChops
 
 from labels import LabelData, parse_scan, render_pdf, render_png, render_zpl
 from labels.errors import LabelDataError, LabelFontError
 from labels.fonts import label_font, missing_glyphs
+from labels.gs1_128 import gs1_128
 from labels.layout import PNG_STOCKS
 from labels.pdf import SHEETS
 from labels.png import DPIS, MARGIN_IN
@@ -56,11 +61,42 @@ def make_label(lot: str, product: str, *, expiry: date | None = date(2026, 12, 3
         quantity="12",
         unit="kg",
         extra=("Keep at 0-4 °C",),
+        net_weight_kg=Decimal("12.5"),
     )
 
 
+#: Stock tall enough for a GS1-128 barcode under the QR code and text.
+WITH_BARCODE = {"4x6", "4x3", "a4"}
+
+
 def decode(image: Image.Image) -> list[str]:
-    return [barcode.text for barcode in zxingcpp.read_barcodes(image)]
+    """The QR codes' texts."""
+    return [
+        barcode.text
+        for barcode in zxingcpp.read_barcodes(image)
+        if barcode.format == zxingcpp.BarcodeFormat.QRCode
+    ]
+
+
+def decode_gs1(image: Image.Image) -> list[tuple[str, str]]:
+    """Every element string of the GS1-128 symbols, top to bottom, as (ai, value)."""
+    found = [
+        barcode
+        for barcode in zxingcpp.read_barcodes(image)
+        if barcode.format == zxingcpp.BarcodeFormat.Code128
+    ]
+    found.sort(key=lambda barcode: barcode.position.top_left.y)
+    pairs: list[tuple[str, str]] = []
+    for barcode in found:
+        assert barcode.symbology_identifier == "]C1"
+        pairs.extend(element_strings(barcode))
+    return pairs
+
+
+def element_strings(barcode: zxingcpp.Barcode) -> list[tuple[str, str]]:
+    """What a GS1-128 scan transmits, parsed by biip: (ai, value) pairs."""
+    message = GS1Message.parse(barcode.bytes.decode(), config=ParseConfig(separator_chars=["\x1d"]))
+    return [(element.ai.ai, element.value) for element in message.element_strings]
 
 
 def assert_scans_back(text: str, label: LabelData) -> None:
@@ -113,6 +149,7 @@ def test_png_decodes_to_digital_link(product: str, lot: str, dpi: int, size: str
     decoded = decode(image)
     assert len(decoded) == 1
     assert_scans_back(decoded[0], label)
+    assert decode_gs1(image) == (list(label.element_strings()) if size in WITH_BARCODE else [])
     # Nothing is drawn in the margin: text shrank or wrapped instead of overflowing.
     margin = round(MARGIN_IN * dpi)
     ink = ImageChops.invert(image.convert("L")).getbbox()
@@ -129,7 +166,8 @@ def test_png_modules_are_whole_dots_with_quiet_zone(dpi: int) -> None:
     label = make_label(LONGEST_LOT, PRODUCTS["latin"])
     image = Image.open(io.BytesIO(render_png(label, dpi=dpi, size="4x6")))
     matrix = qr_matrix(label.uri)
-    corners = zxingcpp.read_barcodes(image)[0].position
+    (qr,) = (b for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode)
+    corners = qr.position
     # Exact extent of the dark modules near where the decoder found the symbol.
     near = (
         corners.top_left.x - 8,
@@ -170,7 +208,7 @@ def test_png_custom_size_and_errors() -> None:
 # --- PDF -------------------------------------------------------------------------
 
 
-def rasterise(pdf: bytes, tmp_path: Path, dpi: int = 200) -> list[Image.Image]:
+def rasterise(pdf: bytes, tmp_path: Path, dpi: int = 300) -> list[Image.Image]:
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is None:
         pytest.fail("pdftoppm not found: install the Debian package poppler-utils")
@@ -202,9 +240,13 @@ def test_pdf_pages_decode_to_digital_links(stock: str, tmp_path: Path) -> None:
     pages = rasterise(pdf, tmp_path)
     assert len(pages) == math.ceil(count / per_page)
     decoded: list[str] = []
+    elements: list[tuple[str, str]] = []
     for page in pages:
         decoded.extend(decode(page))
+        elements.extend(decode_gs1(page))
     assert sorted(decoded) == sorted(label.uri for label in labels)
+    expected = [pair for label in labels for pair in label.element_strings()]
+    assert sorted(elements) == (sorted(expected) if stock in WITH_BARCODE else [])
     for label in labels:
         assert_scans_back(label.uri, label)
 
@@ -245,17 +287,45 @@ def test_zpl_qr_field_is_the_digital_link(lot: str, dpi: int, size: str) -> None
     for x, y in re.findall(r"\^FO(\d+),(\d+)", zpl):
         assert 0 <= int(x) < width
         assert 0 <= int(y) < height
+    # GS1-128 on stock tall enough: ^BC with the encoder's code sets and FNC1, whole
+    # bars inside the label with 10 modules of quiet zone each side.
+    bars = re.findall(r"\^FO(\d+),(\d+)\^BY(\d+)\^BCN,(\d+),N,N,N\^FD(.*?)\^FS", zpl)
+    if size not in WITH_BARCODE:
+        assert bars == []
+        return
+    symbols = [gs1_128(group) for group in _groups(label)]
+    assert [data for *_, data in bars] == [symbol.zpl for symbol in symbols]
+    margin = round(MARGIN_IN * dpi)
+    for (x, y, module, bar_height, _), symbol in zip(bars, symbols, strict=True):
+        assert int(module) >= 2
+        assert int(x) - 10 * int(module) >= margin
+        assert int(x) + (symbol.width + 10) * int(module) <= width - margin
+        assert int(y) + int(bar_height) <= height - margin
+        assert int(bar_height) >= dpi // 4
+
+
+def _groups(label: LabelData) -> list[tuple[tuple[str, str], ...]]:
+    """The element strings of each GS1-128 symbol, as the PNG decodes them."""
+    image = Image.open(io.BytesIO(render_png(label, dpi=203, size="4x6")))
+    found = sorted(
+        (b for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.Code128),
+        key=lambda b: b.position.top_left.y,
+    )
+    return [tuple(element_strings(b)) for b in found]
 
 
 def test_zpl_text_is_escaped_and_needs_a_unicode_font_for_chinese() -> None:
     label = make_label("L_1", "生菜 ^~ lettuce")
-    with pytest.raises(LabelFontError, match=r"生菜.*unicode_font"):
+    with pytest.raises(LabelFontError, match=r"生菜.*TrueType font stored on the printer"):
         render_zpl(label)
     zpl = render_zpl(label, unicode_font="E:SIMSUN.TTF")
     assert "^A@N," in zpl
     assert "E:SIMSUN.TTF" in zpl
     assert "^FH^FD生菜 _5E_7E lettuce^FS" in zpl
-    assert "^FH^FDLOT L_5F1^FS" in zpl  # "_" is ^FH's escape character, so it is escaped
+    assert "^FH^FDL_5F1^FS" in zpl  # "_" is ^FH's escape character, so it is escaped
+    hri = re.findall(r"\^FH\^FD(\(\d+\)[^^]*)\^FS", zpl)  # under the bars, one per element
+    assert hri == ["(01)09506000134352", "(17)261231", "(3103)012500", "(10)L_5F1"]
+    assert "^FDLOT L_5F1^FS" in render_zpl(label, size="4x3", unicode_font="E:SIMSUN.TTF")
 
 
 # --- fonts and glyphs --------------------------------------------------------------
@@ -316,6 +386,18 @@ def test_label_uri_must_agree_with_text() -> None:
             origin="",
             quantity="1",
             unit="kg",
+        )
+    with pytest.raises(LabelDataError, match="net weight"):
+        LabelData(
+            uri=good.uri,
+            gtin=good.gtin,
+            lot="L1",
+            product="Lettuce",
+            expiry=good.expiry,
+            origin="",
+            quantity="1",
+            unit="kg",
+            net_weight_kg=Decimal("12.4"),
         )
     with pytest.raises(LabelDataError, match="not a GS1 Digital Link"):
         LabelData(

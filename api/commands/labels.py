@@ -59,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--dpi", type=int, choices=DPIS, default=203, help="png/zpl")
     parser.add_argument(
+        "--font",
+        metavar="DRIVE:FILE.TTF",
+        help="zpl: a TrueType font stored on the printer, for names outside Latin-1"
+        " (e.g. E:SIMSUN.TTF)",
+    )
+    parser.add_argument(
         "--resolver",
         help=f"base URL of the QR codes (env {RESOLVER_BASE_ENV}), e.g. https://id.example.com",
     )
@@ -186,7 +192,7 @@ def _write(ledger: Ledger, args: argparse.Namespace, base: str, stock: str) -> i
         if args.format == "pdf":
             labels.append(label)
         elif args.format == "zpl":
-            zpl.append(render_zpl(label, dpi=args.dpi, size=stock))
+            zpl.append(render_zpl(label, dpi=args.dpi, size=stock, unicode_font=args.font))
         else:
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label.lot)
             path = out / f"{label.gtin}-{safe}.png"

@@ -1,13 +1,17 @@
 """Lot labels: one lot as PNG, PDF or ZPL, and PDF sheets of many lots.
 
 Each label's QR code holds the lot's GS1 Digital Link URI on this service's resolver
-(``LOTLEDGER_RESOLVER_BASE``, else the request's base URL), with the expiry as AI (17).
+(``LOTLEDGER_RESOLVER_BASE``, else the request's base URL), with the expiry as AI (17)
+and the product's net weight as AI (310n); 4x6 and 4x3 labels (and A4 sheet labels)
+also carry a GS1-128 barcode of the same element strings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,9 +23,9 @@ from api.routers import AUTH, problems
 from api.routers.resolver import resolver_base, viewer
 from labels import LabelData, render_pdf, render_png, render_zpl
 from labels.digital_link import parse_scan
-from labels.errors import LabelDataError, ScanError
+from labels.errors import LabelDataError, LabelFontError, ScanError
 from labels.png import DPIS
-from ledger import lots
+from ledger import directory, lots
 from ledger.errors import NotFound
 from ledger.keys import KeyInfo
 from ledger.log import Ledger
@@ -39,7 +43,16 @@ Stock = Annotated[
     Literal["4x6", "a4", "letter"],
     Query(description="4x6: one label a page; a4/letter: a sheet of labels"),
 ]
+PrinterFont = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        pattern=r"^[A-Z]:[A-Za-z0-9_.-]{1,32}$",
+        description="ZPL: a TrueType font on the printer for non-Latin text, e.g. E:SIMSUN.TTF",
+    ),
+]
 ERRORS = problems(400, *AUTH, 404, 422)
+_T = TypeVar("_T")
 
 
 def _bad_identifier(exc: Exception) -> ApiError:
@@ -47,7 +60,8 @@ def _bad_identifier(exc: Exception) -> ApiError:
 
 
 def lot_label(ledger: Ledger, base: str, gtin: str, lot: str, *, viewer: str | None) -> LabelData:
-    """The label of one lot: product, lot, expiry and origin as the ledger records them."""
+    """The label of one lot: product, lot, expiry and origin as the ledger records them,
+    and the net weight of one trade item from the product's master data (AI 310n)."""
     try:
         gtin = validate_gtin(gtin)
         lot = validate_lot(lot)
@@ -59,6 +73,10 @@ def lot_label(ledger: Ledger, base: str, gtin: str, lot: str, *, viewer: str | N
     except NotFound:
         origin = info.origin_location
     try:
+        net_weight = directory.get_product(ledger.engine, info.gtin).net_weight_kg
+    except NotFound:
+        net_weight = None
+    try:
         return LabelData.for_lot(
             base,
             gtin=info.gtin,
@@ -68,8 +86,18 @@ def lot_label(ledger: Ledger, base: str, gtin: str, lot: str, *, viewer: str | N
             origin=origin,
             quantity="",
             unit=info.unit,
+            net_weight_kg=None if net_weight is None else Decimal(net_weight),
         )
     except LabelDataError as exc:
+        raise ApiError(422, "label-error", str(exc)) from None
+
+
+def _rendered(render: Callable[[], _T]) -> _T:
+    """Run a renderer; what it cannot draw (a QR code too large for the stock, text with
+    no glyphs in the printer's font) is a 422 that says why, never a 500."""
+    try:
+        return render()
+    except (LabelDataError, LabelFontError) as exc:
         raise ApiError(422, "label-error", str(exc)) from None
 
 
@@ -118,7 +146,8 @@ def label_png(
     (organisations see labels of lots they may see; regulators and admins, all)."""
     _check_dpi(dpi)
     label = _one(request, ledger, key, gtin, lot)
-    return _file(render_png(label, dpi=dpi, size=size), "image/png", _name(label, "png"))
+    png = _rendered(lambda: render_png(label, dpi=dpi, size=size))
+    return _file(png, "image/png", _name(label, "png"))
 
 
 @router.get("/v1/lots/{gtin}/{lot:path}/label.pdf", response_class=Response, responses=_PDF)
@@ -133,7 +162,8 @@ def label_pdf(
     """The lot's label as PDF on `stock` (a 4x6 label, or an A4/Letter sheet).
     Roles: any signed-in key."""
     label = _one(request, ledger, key, gtin, lot)
-    return _file(render_pdf([label], stock=stock), "application/pdf", _name(label, "pdf"))
+    pdf = _rendered(lambda: render_pdf([label], stock=stock))
+    return _file(pdf, "application/pdf", _name(label, "pdf"))
 
 
 @router.get(
@@ -149,11 +179,19 @@ def label_zpl(
     key: AnyKey,
     dpi: Dpi = 203,
     size: Size = "4x6",
+    font: PrinterFont = None,
 ) -> Response:
-    """The lot's label as ZPL II for a thermal printer. Roles: any signed-in key."""
+    """The lot's label as ZPL II for a thermal printer. Text outside Latin-1 (Chinese
+    product names) needs `font`, a TrueType font stored on the printer. Roles: any
+    signed-in key."""
     _check_dpi(dpi)
     label = _one(request, ledger, key, gtin, lot)
-    zpl = render_zpl(label, dpi=dpi, size=size)
+    try:
+        zpl = _rendered(lambda: render_zpl(label, dpi=dpi, size=size, unicode_font=font))
+    except ApiError as exc:
+        if font is None and "outside Zebra font 0" in exc.detail:
+            raise invalid("font", f"{exc.detail}, e.g. ?font=E:SIMSUN.TTF") from None
+        raise
     return _file(zpl.encode(), "text/plain; charset=utf-8", _name(label, "zpl"))
 
 
@@ -214,6 +252,5 @@ def label_sheet(request: Request, body: SheetRequest, ledger: LedgerDep, key: An
             exc.detail = f"lots[{index}]: {exc.detail}"
             exc.extra["index"] = index
             raise
-    return _file(
-        render_pdf(labels, stock=body.stock), "application/pdf", f"labels-{len(labels)}.pdf"
-    )
+    pdf = _rendered(lambda: render_pdf(labels, stock=body.stock))
+    return _file(pdf, "application/pdf", f"labels-{len(labels)}.pdf")

@@ -19,7 +19,8 @@ router = APIRouter(prefix="/v1/products", tags=["master data"])
     "", status_code=201, response_model=ProductInfo, responses=problems(*AUTH, 404, 409, 422)
 )
 def create_product(body: ProductIn, ledger: LedgerDep, key: AdminKey) -> ProductInfo:
-    """Register a product: GTIN, description, unit, shelf life, storage range. Roles: admin."""
+    """Register a product: GTIN, description, unit, shelf life, storage range, net weight
+    of one trade item in kg (printed on labels as GS1 AI 310n). Roles: admin."""
     directory.get_organisation(ledger.engine, body.org_id)
     gtin = masterdata.create_product(
         ledger.engine,
@@ -30,6 +31,7 @@ def create_product(body: ProductIn, ledger: LedgerDep, key: AdminKey) -> Product
         shelf_life_days=body.shelf_life_days,
         temp_min_c=body.temp_min_c,
         temp_max_c=body.temp_max_c,
+        net_weight_kg=body.net_weight_kg,
     )
     return directory.get_product(ledger.engine, gtin)
 
