@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import socket
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
