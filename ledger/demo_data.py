@@ -56,6 +56,9 @@ PRODUCTS = (
     (TOMATO, "sunripe", "Vine tomatoes", "kg", 10, "8", "12"),
     (SALAD, "freshcut", "Garden salad bowl 250 g", "each", 6, "0", "5"),
 )
+# Fixed-weight products carry their net weight (AI 310n on their labels); lettuce and
+# tomatoes are sold by weight, so their lots have none.
+NET_WEIGHT_KG = {SALAD: "0.25"}
 KEYS = (
     ("greenvalley", "supplier"),
     ("sunripe", "supplier"),
@@ -187,6 +190,7 @@ def _setup(ledger: Ledger) -> None:
             shelf_life_days=days,
             temp_min_c=tmin,
             temp_max_c=tmax,
+            net_weight_kg=NET_WEIGHT_KG.get(gtin),
         )
 
 

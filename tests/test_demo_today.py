@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from ledger.demo_data import SALAD, STORES, load_demo
+from ledger.demo_data import LETTUCE, SALAD, STORES, load_demo
 from ledger.demo_inventory import DemoClock
+from ledger.directory import get_product
 from ledger.inventory import location_stock
 from ledger.log import Ledger
 from ledger.lots import get_lot
@@ -75,6 +76,9 @@ def test_the_demo_ends_today_with_fresh_salad_on_the_shelves(
         assert lines[0].status == "approved"
         assert lines[0].pickable
         assert 800 <= int(lines[0].on_hand) < 1200  # 1200 received, today's sales gone
+    # The bowls' labels carry their net weight (AI 3103); lettuce is sold by weight.
+    assert get_product(ledger.engine, SALAD).net_weight_kg == "0.25"
+    assert get_product(ledger.engine, LETTUCE).net_weight_kg is None
     held = get_lot(ledger.engine, SALAD, "S2310A", viewer=None, today=DAY)
     assert held.status == "on_hold"
     assert "cold-chain excursion" in held.holds[0].reason
