@@ -25,6 +25,7 @@ from api.routers import _DESCRIPTIONS as _PROBLEM_DESCRIPTIONS
 from api.routers import (
     bundles,
     docs,
+    epcis,
     events,
     keys,
     labels,
@@ -69,6 +70,7 @@ ROUTERS: list[APIRouter] = [
     orders.router,
     replenishment.router,
     reports.router,
+    epcis.router,
 ]
 
 #: Set by ``lotledger serve`` once it has migrated, so that workers do not race to migrate.

@@ -105,6 +105,8 @@ async def read_body(request: Request) -> bytes:
 #: Paths under ``/v1/`` whose routes read a body that is not JSON (a route that does must
 #: be listed here, with the media types it reads checked by the route itself).
 NON_JSON_PREFIXES: tuple[str, ...] = ()
+#: The paths whose bodies must be JSON: the API, and EPCIS capture (JSON or JSON-LD).
+JSON_PREFIXES = ("/v1/", "/epcis/")
 #: Methods whose bodies, under ``/v1/``, must be JSON.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Byte-order marks of encodings other than UTF-8 (and UTF-8's own, which RFC 8259 forbids
@@ -170,7 +172,7 @@ class JsonBodies:
         if (
             scope["type"] != "http"
             or scope["method"] not in _BODY_METHODS
-            or not scope["path"].startswith("/v1/")
+            or not scope["path"].startswith(JSON_PREFIXES)
             or scope["path"].startswith(NON_JSON_PREFIXES)
         ):
             await self.app(scope, receive, send)

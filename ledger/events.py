@@ -165,11 +165,18 @@ class Reference(_Model):
     number: Text
 
 
+#: A CBV 2.0 event hash ID (``ledger.epcis.event_hash``).
+EpcisHash = Annotated[str, Field(pattern=r"^ni:///sha-256;[0-9a-f]{64}\?ver=CBV2\.0$")]
+
+
 class _Event(_Model):
     event_id: EventId
     event_time: Time
     location: LocationId
     reference: Reference | None = None
+    #: The CBV 2.0 event hash ID of the EPCIS event this event was captured from
+    #: (``POST /epcis/v2/capture``), so a partner's own EPCIS record matches this entry.
+    epcis_hash: EpcisHash | None = None
 
 
 class _LotQuantity(_Event):

@@ -168,6 +168,9 @@ class BatchProjector(OrderRules):
     # (org, recall id) -> the lot ids a recall of that organisation may hold.
     recall_reach: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     batch: Sequence[Applied] = ()
+    # EPCIS hash IDs: (org, hash) -> seq, stored before this batch or earlier in it.
+    epcis_hashes: dict[tuple[str, str], int] = field(default_factory=dict)
+    new_epcis_hashes: list[tuple[str, str, int]] = field(default_factory=list)
     #: Check who may write what (live appends). A replay re-applies entries the log
     #: accepted when they were appended, against tables it is still rebuilding: it skips
     #: these checks, which only ever refuse and never change what an event does.
@@ -206,6 +209,7 @@ class BatchProjector(OrderRules):
                 continue
             if etype == "release":
                 releases.add(e.lot.key)  # type: ignore[attr-defined]
+        self._load_epcis_hashes(batch)
         self._load_locations(location_ids)
         self._load_lots(lot_keys)
         self._load_orders(order_ids)
@@ -228,6 +232,30 @@ class BatchProjector(OrderRules):
                 and (lot := self.lots.get(e.lot.key)) is not None
             }
         )
+
+    def _load_epcis_hashes(self, batch: Sequence[Applied]) -> None:
+        wanted = {
+            (item.actor, h) for item in batch if (h := item.event.__dict__.get("epcis_hash"))
+        }
+        if wanted:
+            rows = select_in(self.conn, _EPCIS_HASHES, sorted({h for _, h in wanted}), chunk=_CHUNK)
+            self.epcis_hashes.update(((r[0], r[1]), r[2]) for r in rows)
+
+    def _epcis_hash(self, item: Applied, event_hash: str) -> None:
+        """A captured EPCIS event is stored once per organisation: the same hash again is
+        refused (the capture path drops resent events before it appends; this catches two
+        captures of the same event racing each other)."""
+        key = (item.actor, event_hash)
+        seq = self.epcis_hashes.get(key)
+        if seq is not None:
+            raise RuleViolation(
+                item.index,
+                f"the EPCIS event {event_hash} is already in the log (entry {seq})",
+                "epcis_hash",
+                {"seq": seq},
+            )
+        self.epcis_hashes[key] = item.seq
+        self.new_epcis_hashes.append((item.actor, event_hash, item.seq))
 
     def _load_locations(self, ids: Iterable[str]) -> None:
         missing = [i for i in ids if i not in self.locations]
@@ -370,6 +398,9 @@ class BatchProjector(OrderRules):
     def apply(self, item: Applied) -> None:
         e = item.event
         self._own_location(item, e.location)  # type: ignore[attr-defined]
+        event_hash = e.__dict__.get("epcis_hash")
+        if event_hash is not None:
+            self._epcis_hash(item, event_hash)
         _HANDLERS[e.type](self, item, e)  # type: ignore[attr-defined]
         self.flows.add(e, self._lot_id)  # per (location, lot) totals for trace and recall
 
@@ -977,6 +1008,9 @@ class BatchProjector(OrderRules):
                 "DO UPDATE SET quantity = inventory_daily.quantity + excluded.quantity",
                 [(*key, qty) for key, qty in sorted(self.daily.items())],
             )
+        insert_rows(
+            conn, "epcis_event_hashes", ("org_id", "event_hash", "seq"), self.new_epcis_hashes
+        )
         # A transform touching a lot as input and output, or twice, is one row.
         insert_rows(conn, "lot_events", ("lot_id", "seq"), sorted(set(self.lot_events)))
 
@@ -1022,6 +1056,7 @@ _LOTS_BY_CODE = (
 # Raw SQL for select_in, like _LOTS_BY_CODE: a Core SELECT ... IN built for each batch cost
 # about 0.1 ms, several times the query.
 _LOCATIONS_BY_ID = f"SELECT id, org_id FROM {Location.__tablename__} WHERE id {{keys}}"  # noqa: S608
+_EPCIS_HASHES = "SELECT org_id, event_hash, seq FROM epcis_event_hashes WHERE event_hash {keys}"
 _lot_row = attrgetter(*_LOT_COLS)  # a LotState's lots row, as a tuple in _LOT_COLS order
 
 #: The handler of each event type: ``BatchProjector._on_<type>``.

@@ -398,3 +398,34 @@ INVENTORY_READ_MODELS = (
 )
 # Replay empties every read model: the inventory ones join the core's list.
 READ_MODEL_TABLES = (*READ_MODEL_TABLES, *INVENTORY_READ_MODELS)  # type: ignore[assignment]
+
+
+# -- EPCIS (issue 17) -----------------------------------------------------------
+
+
+class EpcisEventHash(Base):
+    """Each captured EPCIS event's CBV 2.0 hash ID, per capturing organisation: a read
+    model (the hash is in the event on the log), so that a resent event is found."""
+
+    __tablename__ = "epcis_event_hashes"
+
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_hash: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seq: Mapped[Seq] = mapped_column(index=True)
+
+
+class EpcisCaptureJob(Base):
+    """The outcome of one ``POST /epcis/v2/capture``: not evidence, the log holds that."""
+
+    __tablename__ = "epcis_capture_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[str] = mapped_column(String(40))
+    success: Mapped[bool]
+    event_count: Mapped[int] = mapped_column(Integer)
+    #: JSON: the captured events' receipts, or every error with its event index and pointer.
+    outcome: Mapped[str] = mapped_column(Text)
+
+
+READ_MODEL_TABLES = (*READ_MODEL_TABLES, "epcis_event_hashes")  # type: ignore[assignment]
