@@ -283,15 +283,17 @@ def _store(ledger: Ledger, job: CaptureJob, actor: str) -> None:
 
 def capture_job(ledger: Ledger, capture_id: str, *, org_id: str) -> CaptureJob:
     """A capture job of ``org_id``'s; another organisation's is not found."""
+    job = EpcisCaptureJob
     with read_transaction(ledger.engine) as conn:
         row = conn.execute(
-            select(EpcisCaptureJob).where(
-                EpcisCaptureJob.id == capture_id, EpcisCaptureJob.org_id == org_id
+            select(job.created_at, job.success, job.event_count, job.outcome).where(
+                job.id == capture_id, job.org_id == org_id
             )
-        ).scalar_one_or_none()
+        ).first()
     if row is None:
         raise NotFound(f"no capture job {capture_id}")
-    outcome = json.loads(row.outcome)
+    created_at, success, count, text = row
+    outcome = json.loads(text)
     return CaptureJob(
-        row.id, row.created_at, row.success, row.event_count, outcome["errors"], outcome["events"]
+        capture_id, str(created_at), bool(success), int(count), outcome["errors"], outcome["events"]
     )

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.epcis.identifiers import epc_to_digital_link
-from ledger.epcis.vocabulary import STANDARD_PREFIXES, web_uri
+from ledger.epcis.vocabulary import web_uri
 
 VERSION = "CBV2.0"
 
@@ -90,7 +90,10 @@ def event_hash_id(event: Mapping[str, Any], context: Any = None) -> str:
 
 def pre_hash_string(event: Mapping[str, Any], context: Any = None) -> str:
     """The canonical pre-hash string of ``event`` (see the module docstring)."""
-    prefixes = {**STANDARD_PREFIXES, **_context_prefixes(context)}
+    # Only the prefixes the document declares inline: the reference implementation leaves
+    # a term of the standard context (``cbvmda:itemExpirationDate``) as it is written, and
+    # partners compute their hash IDs with it.
+    prefixes = _context_prefixes(context)
     out: list[str] = []
     for key in _ORDER:
         if key in event:
