@@ -251,7 +251,7 @@ class Sell(_LotQuantity):
 
 
 class Consume(_LotQuantity):
-    """Used in food service (EPCIS OBSERVE, consuming)."""
+    """Used in food service (EPCIS OBSERVE, dispensing)."""
 
     type: Literal["consume"]
 
@@ -428,9 +428,9 @@ EPCIS: dict[str, tuple[str, str | None, str]] = {
     "register": ("ObjectEvent", "ADD", "commissioning"),
     "ship": ("ObjectEvent", "OBSERVE", "shipping"),
     "receive": ("ObjectEvent", "OBSERVE", "receiving"),
-    "transform": ("TransformationEvent", None, "transforming"),
+    "transform": ("TransformationEvent", None, "commissioning"),
     "sell": ("ObjectEvent", "OBSERVE", "retail_selling"),
-    "consume": ("ObjectEvent", "OBSERVE", "consuming"),
+    "consume": ("ObjectEvent", "OBSERVE", "dispensing"),
     "dispose": ("ObjectEvent", "DELETE", "destroying"),
     "adjust": ("ObjectEvent", "OBSERVE", "cycle_counting"),
     "hold": ("ObjectEvent", "OBSERVE", "holding"),

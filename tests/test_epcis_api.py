@@ -23,6 +23,7 @@ from ledger.epcis.identifiers import gln_of_location, lot_class
 from ledger.log import Ledger
 from ledger.masterdata import create_location, create_product
 from tests.api_fixtures import ApiClient, Keys, api_keys, client  # noqa: F401 - fixtures
+from tests.conftest import SALAD
 
 VENDOR = Path(__file__).parent / "epcis" / "vendor" / "gs1"
 GS1_EXAMPLES = sorted(VENDOR.glob("*.jsonld"))
@@ -327,3 +328,48 @@ def test_paging_follows_next_page_tokens_to_every_event(
     assert [lot_class(c).lot for c in seen] == [f"P{n}" for n in range(5)]
     # The retailer never handled these lots: it sees none of the farm's commissioning.
     assert events_of(query(client, api_keys.dc, EQ_bizStep="commissioning")) == []
+
+
+def test_a_transformation_consumes_its_inputs_into_new_lots(
+    sites: Ledger,
+    client: ApiClient,  # noqa: F811
+    api_keys: Keys,  # noqa: F811
+) -> None:
+    create_product(sites.engine, "04012345123456", org_id="farm", description="Carrots", unit="kg")
+    create_product(sites.engine, SALAD, org_id="farm", description="Carrot salad", unit="kg")
+    carrots = "urn:epc:class:lgtin:4012345.012345.C1"
+    salad = f"https://id.gs1.org/01/{SALAD}/10/S1"
+    transformation = {
+        "type": "TransformationEvent",
+        "eventTime": "2013-06-07T12:00:00.000+02:00",
+        "eventTimeZoneOffset": "+02:00",
+        "bizStep": "commissioning",
+        "readPoint": {"id": SENDER_SGLN},
+        "bizLocation": {"id": SENDER_SGLN},
+        "inputQuantityList": [{"epcClass": carrots, "quantity": 120, "uom": "KGM"}],
+        "outputQuantityList": [{"epcClass": salad, "quantity": 100.5, "uom": "KGM"}],
+        "ilmd": {"cbvmda:itemExpirationDate": "2013-06-14"},
+    }
+    job = capture(
+        client, api_keys.farm, epcis_document(commissioning(carrots, 500), transformation)
+    )
+    assert job["success"] is True, job["errors"]
+    stock = client.get("/v1/stock/farm-packhouse", key=api_keys.farm).json()["items"]
+    assert sorted((s["lot"], s["on_hand"], s["expiry"]) for s in stock) == [
+        ("C1", "380", "2013-07-01"),
+        ("S1", "100.5", "2013-06-14"),
+    ]
+    # MATCH_anyEPCClass finds the carrots as input; MATCH_epcClass only where they are the
+    # event's own quantityList.
+    any_class = events_of(query(client, api_keys.farm, MATCH_anyEPCClass=carrots))
+    assert [e["type"] for e in any_class] == ["ObjectEvent", "TransformationEvent"]
+    made = any_class[1]
+    assert made["inputQuantityList"] == [
+        {"epcClass": carrots, "quantity": 120, "uom": "KGM"}
+    ]
+    assert lot_class(made["outputQuantityList"][0]["epcClass"]).lot == "S1"
+    assert made["outputQuantityList"][0]["quantity"] == 100.5
+    own_class = events_of(query(client, api_keys.farm, MATCH_epcClass=carrots))
+    assert [e["type"] for e in own_class] == ["ObjectEvent"]
+    only = events_of(query(client, api_keys.farm, eventType="TransformationEvent"))
+    assert [e["eventID"] for e in only] == [made["eventID"]]

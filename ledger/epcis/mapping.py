@@ -6,9 +6,9 @@
 | ship      | ObjectEvent         | OBSERVE | shipping       | bizLocation; to: destination   |
 | receive   | ObjectEvent         | OBSERVE | receiving      | bizLocation; from: source      |
 | sell      | ObjectEvent         | OBSERVE | retail_selling | bizLocation                    |
-| consume   | ObjectEvent         | OBSERVE | consuming      | bizLocation                    |
+| consume   | ObjectEvent         | OBSERVE | dispensing     | bizLocation                    |
 | dispose   | ObjectEvent         | DELETE  | destroying     | bizLocation                    |
-| transform | TransformationEvent | -       | transforming   | bizLocation                    |
+| transform | TransformationEvent | -       | commissioning  | bizLocation                    |
 
 Lots are ``quantityList`` elements with a lot-level ``epcClass`` (LGTIN or Digital Link),
 one per event (inputs and outputs for a transformation); locations are SGLNs (or Digital
@@ -36,10 +36,10 @@ CAPTURED: dict[tuple[str, str | None, str], str] = {
     ("ObjectEvent", "OBSERVE", "shipping"): "ship",
     ("ObjectEvent", "OBSERVE", "receiving"): "receive",
     ("ObjectEvent", "OBSERVE", "retail_selling"): "sell",
-    ("ObjectEvent", "OBSERVE", "consuming"): "consume",
+    ("ObjectEvent", "OBSERVE", "dispensing"): "consume",
     ("ObjectEvent", "DELETE", "destroying"): "dispose",
     ("ObjectEvent", "OBSERVE", "destroying"): "dispose",
-    ("TransformationEvent", None, "transforming"): "transform",
+    # CBV 2.0 has no "transforming": GS1's own examples commission a transformation's outputs.
     ("TransformationEvent", None, "commissioning"): "transform",
 }
 _WRITTEN = {
@@ -47,9 +47,9 @@ _WRITTEN = {
     "ship": ("ObjectEvent", "OBSERVE", "shipping", "in_transit"),
     "receive": ("ObjectEvent", "OBSERVE", "receiving", "in_progress"),
     "sell": ("ObjectEvent", "OBSERVE", "retail_selling", "retail_sold"),
-    "consume": ("ObjectEvent", "OBSERVE", "consuming", "inactive"),
+    "consume": ("ObjectEvent", "OBSERVE", "dispensing", "inactive"),
     "dispose": ("ObjectEvent", "DELETE", "destroying", "destroyed"),
-    "transform": ("TransformationEvent", None, "transforming", "active"),
+    "transform": ("TransformationEvent", None, "commissioning", "active"),
 }
 WRITTEN_TYPES = frozenset(_WRITTEN)
 _REFERENCE_TYPES = ("po", "bol", "inv", "desadv")

@@ -41,13 +41,12 @@ _TYPE_OF_EPCIS = {
     "TransformationEvent": {"transform"},
 }
 _TYPE_OF_STEP = {
-    "commissioning": {"register"},
+    "commissioning": {"register", "transform"},
     "shipping": {"ship"},
     "receiving": {"receive"},
     "retail_selling": {"sell"},
-    "consuming": {"consume"},
+    "dispensing": {"consume"},
     "destroying": {"dispose"},
-    "transforming": {"transform"},
 }
 _DISPOSITION = {
     "active": {"register", "transform"},
