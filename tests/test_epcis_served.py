@@ -10,7 +10,6 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +21,7 @@ from tests.test_journey_manager import Http, served  # noqa: F401 - fixture
 
 PACKER_GLN = "9506000134376"
 STORE_GLN = "9506000134383"
+ORDER = "urn:epcglobal:cbv:bt:9506000134383:PO-1042"  # the store's purchase order
 PACKER, STORE = "urn:epc:id:sgln:9506000.13437.0", "urn:epc:id:sgln:9506000.13438.0"
 
 
@@ -92,7 +92,7 @@ def test_a_suppliers_day_in_epcis(served: tuple[str, str, list[str]], http: Http
             "type": "ObjectEvent", "eventTime": at(100), "eventTimeZoneOffset": "+00:00",
             "action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit", **place,
             "quantityList": [{"epcClass": salad, "quantity": 20, "uom": "KGM"}],
-            "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:9506000134383:PO-1042"}],
+            "bizTransactionList": [{"type": "po", "bizTransaction": ORDER}],
             "destinationList": [{"type": "location", "destination": STORE}],
         },
     )  # fmt: skip
@@ -125,7 +125,7 @@ def test_a_suppliers_day_in_epcis(served: tuple[str, str, list[str]], http: Http
         ("ObjectEvent", "shipping"),
         ("ObjectEvent", "receiving"),
     ]
-    assert found[1]["bizTransactionList"] == [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:9506000134383:PO-1042"}]
+    assert found[1]["bizTransactionList"] == [{"type": "po", "bizTransaction": ORDER}]
     assert found[1]["destinationList"] == [{"type": "location", "destination": STORE}]
     assert found[0]["eventID"] == job["events"][1]["eventID"]
 
