@@ -17,11 +17,13 @@ from urllib.parse import quote
 import jsonschema_rs
 import pytest
 from epcis_event_hash_generator.__main__ import epcis_hash_from_file
+from sqlalchemy import select
 
 from ledger.epcis.document import schema
 from ledger.epcis.identifiers import gln_of_location, lot_class
 from ledger.log import Ledger
 from ledger.masterdata import create_location, create_product
+from ledger.schema import EpcisEventHash
 from tests.api_fixtures import ApiClient, Keys, api_keys, client  # noqa: F401 - fixtures
 from tests.conftest import SALAD
 
@@ -373,3 +375,27 @@ def test_a_transformation_consumes_its_inputs_into_new_lots(
     assert [e["type"] for e in own_class] == ["ObjectEvent"]
     only = events_of(query(client, api_keys.farm, eventType="TransformationEvent"))
     assert [e["eventID"] for e in only] == [made["eventID"]]
+
+
+def test_the_hash_index_is_rebuilt_from_the_log(
+    sites: Ledger,
+    client: ApiClient,  # noqa: F811
+    api_keys: Keys,  # noqa: F811
+) -> None:
+    create_product(sites.engine, "04012345123456", org_id="farm", description="Carrots", unit="kg")
+    epc_class = "urn:epc:class:lgtin:4012345.012345.R1"
+    sent = epcis_document(commissioning(epc_class, 50), shipping(epc_class, 20))
+    first = capture(client, api_keys.farm, sent)
+
+    def index() -> list[tuple[str, str, int]]:
+        with sites.engine.connect() as conn:
+            rows = conn.execute(select(EpcisEventHash.org_id, EpcisEventHash.event_hash,
+                                       EpcisEventHash.seq).order_by(EpcisEventHash.seq))
+            return [(str(o), str(h), int(s)) for o, h, s in rows]
+
+    before = index()
+    assert before == [("farm", e["eventID"], e["seq"]) for e in first["events"]]
+    sites.replay()
+    assert index() == before
+    again = capture(client, api_keys.farm, sent)
+    assert [e["duplicate"] for e in again["events"]] == [True, True]
