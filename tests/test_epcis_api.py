@@ -33,6 +33,7 @@ CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 # The GS1 examples' sites: the sender's (4012345.00225.0) and the receiver's (0614141.00888.0).
 SENDER_SGLN = "urn:epc:id:sgln:4012345.00225.0"
 RECEIVER_SGLN = "urn:epc:id:sgln:0614141.00888.0"
+CARROTS = "04012345123456"
 VALIDATOR = jsonschema_rs.validator_for(schema(), validate_formats=True)
 
 
@@ -49,6 +50,13 @@ def sites(world: Ledger) -> Ledger:
     return world
 
 
+@pytest.fixture
+def carrot_farm(sites: Ledger) -> Ledger:
+    """``sites``, with the farm's carrots (GTIN 04012345123456) registered."""
+    create_product(sites.engine, CARROTS, org_id="farm", description="Carrots", unit="kg")
+    return sites
+
+
 def epcis_document(*events: dict[str, Any]) -> dict[str, Any]:
     return {
         "@context": CONTEXT,
@@ -59,40 +67,40 @@ def epcis_document(*events: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def commissioning(epc_class: str, quantity: float, **fields: Any) -> dict[str, Any]:
+def object_event(
+    action: str, step: str, disposition: str, time: str, epc_class: str, quantity: float,
+    **fields: Any,
+) -> dict[str, Any]:  # fmt: skip
     return {
         "type": "ObjectEvent",
-        "eventTime": "2013-06-07T08:00:00.000+02:00",
+        "eventTime": time,
         "eventTimeZoneOffset": "+02:00",
-        "action": "ADD",
-        "bizStep": "commissioning",
-        "disposition": "active",
+        "action": action,
+        "bizStep": step,
+        "disposition": disposition,
         "readPoint": {"id": SENDER_SGLN},
         "bizLocation": {"id": SENDER_SGLN},
         "quantityList": [{"epcClass": epc_class, "quantity": quantity, "uom": "KGM"}],
-        "ilmd": {"cbvmda:itemExpirationDate": "2013-07-01"},
         **fields,
     }
 
 
-def shipping(epc_class: str, quantity: float, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": "ObjectEvent",
-        "eventTime": "2013-06-07T16:00:00.000+02:00",
-        "eventTimeZoneOffset": "+02:00",
-        "action": "OBSERVE",
-        "bizStep": "shipping",
-        "disposition": "in_transit",
-        "readPoint": {"id": SENDER_SGLN},
-        "bizLocation": {"id": SENDER_SGLN},
-        "quantityList": [{"epcClass": epc_class, "quantity": quantity, "uom": "KGM"}],
-        "bizTransactionList": [
+def commissioning(epc_class: str, quantity: float) -> dict[str, Any]:
+    return object_event(
+        "ADD", "commissioning", "active", "2013-06-07T08:00:00.000+02:00", epc_class, quantity,
+        ilmd={"cbvmda:itemExpirationDate": "2013-07-01"},
+    )  # fmt: skip
+
+
+def shipping(epc_class: str, quantity: float) -> dict[str, Any]:
+    return object_event(
+        "OBSERVE", "shipping", "in_transit", "2013-06-07T16:00:00.000+02:00", epc_class, quantity,
+        bizTransactionList=[
             {"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000012:PO-4711"},
             {"type": "bol", "bizTransaction": "urn:epcglobal:cbv:bt:4012345000009:BOL-88"},
         ],
-        "destinationList": [{"type": "location", "destination": RECEIVER_SGLN}],
-        **fields,
-    }
+        destinationList=[{"type": "location", "destination": RECEIVER_SGLN}],
+    )  # fmt: skip
 
 
 def capture(client: ApiClient, key: str, document: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
@@ -196,15 +204,14 @@ def test_gs1_example_is_captured_as_the_receipt_of_a_captured_shipment(
 
 
 def test_a_resent_document_is_answered_as_duplicates_and_appends_nothing(
-    sites: Ledger,
+    carrot_farm: Ledger,
     client: ApiClient,  # noqa: F811
     api_keys: Keys,  # noqa: F811
 ) -> None:
     epc_class = "urn:epc:class:lgtin:4012345.012345.L7"
-    create_product(sites.engine, "04012345123456", org_id="farm", description="Carrots", unit="kg")
     sent = epcis_document(commissioning(epc_class, 500), shipping(epc_class, 200))
     first = capture(client, api_keys.farm, sent)
-    size = sites.size()
+    size = carrot_farm.size()
 
     again = capture(client, api_keys.farm, sent)
     assert again["success"] is True
@@ -217,17 +224,16 @@ def test_a_resent_document_is_answered_as_duplicates_and_appends_nothing(
     third = capture(client, api_keys.farm, renamed)
     assert [e["duplicate"] for e in third["events"]] == [True, True]
     assert third["events"][1]["seq"] == first["events"][1]["seq"]
-    assert sites.size() == size
+    assert carrot_farm.size() == size
 
 
 def test_one_bad_event_in_the_middle_appends_nothing_and_is_pointed_at(
-    sites: Ledger,
+    carrot_farm: Ledger,
     client: ApiClient,  # noqa: F811
     api_keys: Keys,  # noqa: F811
 ) -> None:
-    create_product(sites.engine, "04012345123456", org_id="farm", description="Carrots", unit="kg")
     good = "urn:epc:class:lgtin:4012345.012345.L8"
-    size = sites.size()
+    size = carrot_farm.size()
 
     # A GTIN whose check digit is wrong (Digital Link form), between two good events.
     bad = "https://id.gs1.org/01/04012345123457/10/L8"
@@ -260,15 +266,14 @@ def test_one_bad_event_in_the_middle_appends_nothing_and_is_pointed_at(
     assert [(e["eventIndex"], e["pointer"]) for e in job["errors"]] == [
         (1, "/epcisBody/eventList/1/eventTime")
     ]
-    assert sites.size() == size
+    assert carrot_farm.size() == size
 
 
 def test_capture_only_at_the_callers_own_locations(
-    sites: Ledger,
+    carrot_farm: Ledger,
     client: ApiClient,  # noqa: F811
     api_keys: Keys,  # noqa: F811
 ) -> None:
-    create_product(sites.engine, "04012345123456", org_id="farm", description="Carrots", unit="kg")
     job = capture(
         client,
         api_keys.dc,
@@ -309,11 +314,10 @@ def test_bad_requests_get_problems_not_errors(
 
 
 def test_paging_follows_next_page_tokens_to_every_event(
-    sites: Ledger,
+    carrot_farm: Ledger,
     client: ApiClient,  # noqa: F811
     api_keys: Keys,  # noqa: F811
 ) -> None:
-    create_product(sites.engine, "04012345123456", org_id="farm", description="Carrots", unit="kg")
     lots = [f"urn:epc:class:lgtin:4012345.012345.P{n}" for n in range(5)]
     capture(client, api_keys.farm, epcis_document(*(commissioning(c, 10) for c in lots)))
     seen: list[str] = []
@@ -333,12 +337,11 @@ def test_paging_follows_next_page_tokens_to_every_event(
 
 
 def test_a_transformation_consumes_its_inputs_into_new_lots(
-    sites: Ledger,
+    carrot_farm: Ledger,
     client: ApiClient,  # noqa: F811
     api_keys: Keys,  # noqa: F811
 ) -> None:
-    create_product(sites.engine, "04012345123456", org_id="farm", description="Carrots", unit="kg")
-    create_product(sites.engine, SALAD, org_id="farm", description="Carrot salad", unit="kg")
+    create_product(carrot_farm.engine, SALAD, org_id="farm", description="Carrot salad", unit="kg")
     carrots = "urn:epc:class:lgtin:4012345.012345.C1"
     salad = f"https://id.gs1.org/01/{SALAD}/10/S1"
     transformation = {
@@ -378,24 +381,23 @@ def test_a_transformation_consumes_its_inputs_into_new_lots(
 
 
 def test_the_hash_index_is_rebuilt_from_the_log(
-    sites: Ledger,
+    carrot_farm: Ledger,
     client: ApiClient,  # noqa: F811
     api_keys: Keys,  # noqa: F811
 ) -> None:
-    create_product(sites.engine, "04012345123456", org_id="farm", description="Carrots", unit="kg")
     epc_class = "urn:epc:class:lgtin:4012345.012345.R1"
     sent = epcis_document(commissioning(epc_class, 50), shipping(epc_class, 20))
     first = capture(client, api_keys.farm, sent)
 
     def index() -> list[tuple[str, str, int]]:
-        with sites.engine.connect() as conn:
+        with carrot_farm.engine.connect() as conn:
             rows = conn.execute(select(EpcisEventHash.org_id, EpcisEventHash.event_hash,
                                        EpcisEventHash.seq).order_by(EpcisEventHash.seq))
             return [(str(o), str(h), int(s)) for o, h, s in rows]
 
     before = index()
     assert before == [("farm", e["eventID"], e["seq"]) for e in first["events"]]
-    sites.replay()
+    carrot_farm.replay()
     assert index() == before
     again = capture(client, api_keys.farm, sent)
     assert [e["duplicate"] for e in again["events"]] == [True, True]

@@ -14,9 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api.deps import LedgerDep, ReaderKey, WriterKey, viewer_of
-from api.errors import ApiError, malformed_json, not_utf8
-from api.limits import nul_character, read_body
+from api.errors import ApiError
+from api.limits import read_body
 from api.routers import AUTH, problems
+from api.routers.events import decode_json
 from ledger.epcis import query as epcis_query
 from ledger.epcis.capture import capture, capture_job
 
@@ -36,21 +37,6 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-def _document(body: bytes) -> Any:
-    if b"\\u0000" in body:
-        raise nul_character("the EPCIS document")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise not_utf8(exc) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise malformed_json(exc.msg, exc.doc, exc.pos) from None
-    except RecursionError:
-        raise ApiError(400, "malformed-json", "the document nests too deeply") from None
-
-
 @router.post(
     "/capture",
     status_code=202,
@@ -68,7 +54,7 @@ async def capture_document(request: Request, key: WriterKey, ledger: LedgerDep) 
     this organisation captured before) or every error with the event's index and a JSON
     pointer. Roles: supplier, warehouse, store, manager; only for the key's own locations.
     """
-    document = _document(await read_body(request))
+    document = decode_json(await read_body(request), "the EPCIS document")
     job = await run_in_threadpool(capture, ledger, document, actor=key.org_id)
     location = f"/epcis/v2/capture/{job.capture_id}"
     return _json(job.as_json(), 202, {"Location": location})

@@ -47,20 +47,26 @@ _REQUEST_BODY: dict[str, Any] = {
 }
 
 
-def decode_batch(body: bytes) -> list[Any]:
-    """The events of a ``{"events": [...]}`` body, or the problem that explains why not."""
+def decode_json(body: bytes, what: str = "the request body") -> Any:
+    """A JSON body decoded with the standard library, or the problem that explains why not
+    (a NUL character, not UTF-8, malformed, nested too deeply); ``what`` names it."""
     if b"\\u0000" in body:
-        raise nul_character("the request body")
+        raise nul_character(what)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise not_utf8(exc) from None
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise malformed_json(exc.msg, exc.doc, exc.pos) from None
     except RecursionError:
-        raise ApiError(400, "malformed-json", "the request body nests too deeply") from None
+        raise ApiError(400, "malformed-json", f"{what} nests too deeply") from None
+
+
+def decode_batch(body: bytes) -> list[Any]:
+    """The events of a ``{"events": [...]}`` body, or the problem that explains why not."""
+    doc = decode_json(body)
     if not isinstance(doc, dict):
         raise invalid("events", 'the body must be an object: {"events": [...]}')
     extra = sorted(set(doc) - {"events"})
