@@ -44,7 +44,7 @@ from api.routers import (
     stock,
     trace,
 )
-from api.schemas import EventBatch, ProblemDetail
+from api.schemas import EpcisDocument, EventBatch, ProblemDetail
 from ledger.config import Settings
 from ledger.group_commit import GroupCommitter
 from ledger.log import Ledger
@@ -162,7 +162,7 @@ def create_app(
                 description=app.description,
                 routes=app.routes,
             )
-            _add_component_models(schema, EventBatch, ProblemDetail)
+            _add_component_models(schema, EventBatch, ProblemDetail, EpcisDocument)
             document_problems(schema)
             app.openapi_schema = schema
         return app.openapi_schema

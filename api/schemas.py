@@ -300,3 +300,50 @@ class CheckOut(BaseModel):
 class ReadyOut(BaseModel):
     status: Literal["ready"]
     checks: list[CheckOut]
+
+
+class EpcisBody(BaseModel):
+    eventList: list[dict[str, Any]]  # noqa: N815 - EPCIS 2.0's own field name
+
+    model_config = ConfigDict(extra="allow")
+
+
+class EpcisDocument(BaseModel):
+    """An EPCIS 2.0 document, as ``POST /epcis/v2/capture`` takes it (documented, not parsed
+    by this model: GS1's JSON Schema checks each event, ``ledger.epcis.document``)."""
+
+    type: Literal["EPCISDocument"]
+    epcisBody: EpcisBody  # noqa: N815 - EPCIS 2.0's own field name
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                    "type": "EPCISDocument",
+                    "schemaVersion": "2.0",
+                    "creationDate": "2026-11-24T07:00:00Z",
+                    "epcisBody": {
+                        "eventList": [
+                            {
+                                "type": "ObjectEvent",
+                                "eventTime": "2026-11-24T06:30:00Z",
+                                "eventTimeZoneOffset": "+00:00",
+                                "action": "ADD",
+                                "bizStep": "commissioning",
+                                "bizLocation": {"id": "urn:epc:id:sgln:9506000.13437.0"},
+                                "quantityList": [
+                                    {
+                                        "epcClass": "urn:epc:class:lgtin:9506000.013435.L2311A",
+                                        "quantity": 400,
+                                        "uom": "KGM",
+                                    }
+                                ],
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+    )

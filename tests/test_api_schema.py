@@ -117,6 +117,8 @@ _NOTHING_TO_NEGATE = {
     "/v1/organisations",
     "/v1/orders/policy",
     "/v1/reports/suppliers",
+    "/epcis/v2/capture/{capture_id}",  # a free-text id: an unknown one is a 404
+    "/epcis/v2/events/{event_id}",
 }
 
 

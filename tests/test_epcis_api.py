@@ -304,6 +304,14 @@ def test_bad_requests_get_problems_not_errors(
     )  # fmt: skip
     assert answer.status_code == 400
     assert answer.json()["type"].endswith("/malformed-json")
+    # JSON, but not an EPCIS document at all: refused at once, no capture job.
+    answer = client.post("/epcis/v2/capture", key=api_keys.farm, json={"events": []})
+    assert answer.status_code == 400
+    (error,) = answer.json()["errors"]
+    assert (error["field"], error["message"]) == (
+        "/type",
+        'an EPCIS document has "type": "EPCISDocument"',
+    )
     answer = client.get(
         "/epcis/v2/events", key=api_keys.dc, params={"EQ_bizLocation": "urn:epc:id:sgln:1.2"}
     )

@@ -20,12 +20,18 @@ from api.routers import AUTH, problems
 from api.routers.events import decode_json
 from ledger.epcis import query as epcis_query
 from ledger.epcis.capture import capture, capture_job
+from ledger.epcis.document import SCHEMA_FILE, shape_error
 
 router = APIRouter(prefix="/epcis/v2", tags=["epcis"])
 
 #: The versions every answer states (the REST binding's standard headers).
 VERSION_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
 LD_JSON = "application/ld+json"
+
+
+def _ld(description: str) -> dict[str, Any]:
+    """An OpenAPI response answered as JSON-LD (EPCIS documents and capture jobs)."""
+    return {"description": description, "content": {LD_JSON: {"schema": {"type": "object"}}}}
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -37,12 +43,26 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
+_DOCUMENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": f"An EPCIS 2.0 document (GS1's {SCHEMA_FILE} checks each event)",
+        "content": {
+            media: {"schema": {"$ref": "#/components/schemas/EpcisDocument"}}
+            for media in (LD_JSON, "application/json")
+        },
+    }
+}
+
+
 @router.post(
     "/capture",
     status_code=202,
+    response_class=Response,
+    openapi_extra=_DOCUMENT_BODY,
     responses={
-        202: {"description": "Captured or refused as a whole: the capture job says which"},
-        **problems(400, *AUTH, 413, 415),
+        202: _ld("Captured or refused as a whole: the capture job says which"),
+        **problems(400, *AUTH, 413, 415, 422),
     },
 )
 async def capture_document(request: Request, key: WriterKey, ledger: LedgerDep) -> Response:
@@ -55,12 +75,25 @@ async def capture_document(request: Request, key: WriterKey, ledger: LedgerDep) 
     pointer. Roles: supplier, warehouse, store, manager; only for the key's own locations.
     """
     document = decode_json(await read_body(request), "the EPCIS document")
+    refused = shape_error(document)
+    if refused is not None:
+        pointer, message = refused
+        raise ApiError(
+            400,
+            "invalid-epcis-document",
+            message,
+            errors=[{"index": None, "field": pointer, "message": message}],
+        )
     job = await run_in_threadpool(capture, ledger, document, actor=key.org_id)
     location = f"/epcis/v2/capture/{job.capture_id}"
     return _json(job.as_json(), 202, {"Location": location})
 
 
-@router.get("/capture/{capture_id}", responses=problems(*AUTH, 404))
+@router.get(
+    "/capture/{capture_id}",
+    response_class=Response,
+    responses={200: _ld("The capture job"), **problems(*AUTH, 404, 422)},
+)
 def get_capture_job(capture_id: str, key: WriterKey, ledger: LedgerDep) -> Response:
     """A capture job of the key's organisation: `success`, and `errors` (each with
     `eventIndex` and `pointer`) or `events` (each event's `seq` on the log)."""
@@ -72,7 +105,11 @@ def _values(text: str | None) -> list[str]:
     return [v for v in (text or "").split("|") if v]
 
 
-@router.get("/events", responses=problems(400, *AUTH))
+@router.get(
+    "/events",
+    response_class=Response,
+    responses={200: _ld("An EPCISQueryDocument"), **problems(400, *AUTH, 422)},
+)
 def get_events(
     request: Request,
     key: ReaderKey,
@@ -125,7 +162,11 @@ def get_events(
     return _json(epcis_query.query_document(page.events, created), headers=headers)
 
 
-@router.get("/events/{event_id:path}", responses=problems(*AUTH, 404))
+@router.get(
+    "/events/{event_id:path}",
+    response_class=Response,
+    responses={200: _ld("One EPCIS event"), **problems(*AUTH, 404, 422)},
+)
 def get_event(event_id: str, key: ReaderKey, ledger: LedgerDep) -> Response:
     """One event by its eventID (its CBV 2.0 hash ID, or `urn:uuid:...`), if visible."""
     found = epcis_query.event(ledger, event_id, viewer=viewer_of(key))

@@ -51,3 +51,16 @@ def schema_errors(document: Any) -> list[tuple[int | None, str, str]]:
 
 def is_valid(document: Any) -> bool:
     return bool(_validator().is_valid(document))
+
+
+def shape_error(document: Any) -> tuple[str, str] | None:
+    """(JSON pointer, message) when ``document`` is not an EPCIS document with an event
+    list at all (a capture then gets no job); None when it is one, valid or not."""
+    if not isinstance(document, dict):
+        return "", "the body must be an EPCIS document: a JSON object"
+    if document.get("type") != "EPCISDocument":
+        return "/type", 'an EPCIS document has "type": "EPCISDocument"'
+    body = document.get("epcisBody")
+    if not isinstance(body, dict) or not isinstance(body.get("eventList"), list):
+        return "/epcisBody/eventList", "the document has no epcisBody.eventList"
+    return None
