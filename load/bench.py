@@ -21,6 +21,7 @@ BENCHMARKS = [
     "proofs",
     "audit",
     "http-ingest",
+    "reads",
     "trace",
     "inventory",
     "labels",
