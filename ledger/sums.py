@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, func, literal
+from sqlalchemy import BigInteger, ColumnElement, Integer, func, literal
 
 SPLIT = 32
 LOW_MASK = (1 << SPLIT) - 1
@@ -23,7 +23,7 @@ LOW_MASK = (1 << SPLIT) - 1
 def split_sum(expr: ColumnElement[Any]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """The two aggregate columns whose ``joined`` value is ``SUM(expr)``, exactly."""
     return (
-        func.sum(expr.op(">>")(literal(SPLIT, BigInteger))),
+        func.sum(expr.op(">>")(literal(SPLIT, Integer))),
         func.sum(expr.op("&")(literal(LOW_MASK, BigInteger))),
     )
 
