@@ -312,8 +312,8 @@ class BatchProjector(OrderRules):
                         if e.__dict__.get(reason) is not None:
                             keys.add((e.location, gtin, day, "rejected", reason))  # type: ignore[attr-defined]
                 else:
-                    reason = e.__dict__.get("reason") if etype in ("dispose", "adjust") else ""
-                    keys.add((e.location, gtin, day, etype, reason or ""))  # type: ignore[attr-defined]
+                    why = e.__dict__.get("reason") if etype in ("dispose", "adjust") else None
+                    keys.add((e.location, gtin, day, etype, str(why or "")))  # type: ignore[attr-defined]
         if not keys:
             return
         gtins = sorted({k[1] for k in keys})

@@ -20,7 +20,7 @@ SPLIT = 32
 LOW_MASK = (1 << SPLIT) - 1
 
 
-def split_sum(expr: ColumnElement[Any]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def split_sum(expr: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """The two aggregate columns whose ``joined`` value is ``SUM(expr)``, exactly."""
     return (
         func.sum(expr.op(">>")(literal(SPLIT, Integer))),
