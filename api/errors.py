@@ -10,6 +10,7 @@ RequestValidationError     422     validation-error (FastAPI's parameter and bod
 InsufficientStock          409     insufficient-stock
 LotOnHold                  409     lot-on-hold
 StaleCount                 409     stale-count
+TotalOverLimit             409     total-over-limit
 RecallConflict             409     recall-conflict (403 forbidden: not the caller's)
 ForbiddenLocation          403     forbidden-location
 ForbiddenLot               403     forbidden-lot
@@ -53,6 +54,7 @@ from ledger.errors import (
     NotFound,
     RuleViolation,
     StaleCount,
+    TotalOverLimit,
 )
 from ledger.quantity import string_expected_message
 from ledger.recall import RecallConflict
@@ -190,6 +192,8 @@ def _status_slug(exc: RuleViolation | EventValidationError) -> tuple[int, str]:
         return 409, "lot-on-hold"
     if isinstance(exc, StaleCount):
         return 409, "stale-count"
+    if isinstance(exc, TotalOverLimit):
+        return 409, "total-over-limit"
     # Authorization failures for this caller, not conflicts with the ledger's state.
     if isinstance(exc, ForbiddenLocation):
         return 403, "forbidden-location"

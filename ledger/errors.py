@@ -6,6 +6,7 @@ LedgerError                     root
 │   ├── InsufficientStock
 │   ├── LotOnHold
 │   ├── StaleCount              a count's variance was computed against changed stock
+│   ├── TotalOverLimit          a stored running total would pass ``MAX_TOTAL``
 │   ├── ForbiddenLocation       an event at another organisation's location (403)
 │   ├── ForbiddenLot            a write about a lot the writer never handled (403)
 │   └── BatchRejected           several events of one batch refused: every one's error
@@ -108,6 +109,11 @@ class LotOnHold(RuleViolation):
 class StaleCount(RuleViolation):
     """An adjust event whose ``counted`` quantity is not the stock on hand plus its variance:
     the variance was computed against stock that has changed since (another count, a sale)."""
+
+
+class TotalOverLimit(RuleViolation):
+    """An event that would take a stored running total (stock on hand, a lot's flow at a
+    location, a day's total of a product, an order line's) past ``quantity.MAX_TOTAL``."""
 
 
 class IdempotencyConflict(LedgerError):

@@ -117,9 +117,17 @@ class FlowAccumulator:
         self.totals: dict[tuple[str, int], list[int]] = {}
 
     def add(self, event: Any, lot_id: LotIdOf) -> None:
-        for location, lot, column, delta in flow_deltas(event, lot_id):
+        self.add_deltas(flow_deltas(event, lot_id))
+
+    def add_deltas(self, deltas: Iterable[FlowDelta]) -> None:
+        for location, lot, column, delta in deltas:
             row = self.totals.setdefault((location, lot), [0] * len(FLOW_COLUMNS))
             row[_COLUMN_INDEX[column]] += delta
+
+    def total(self, location: str, lot: int, column: str) -> int:
+        """What this batch has added so far to one total."""
+        row = self.totals.get((location, lot))
+        return 0 if row is None else row[_COLUMN_INDEX[column]]
 
     def flush(self, conn: Connection) -> None:
         write_flows(conn, self.totals.items())

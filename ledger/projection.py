@@ -39,8 +39,9 @@ from ledger.errors import (
     Problem,
     RuleViolation,
     StaleCount,
+    TotalOverLimit,
 )
-from ledger.flows import FlowAccumulator
+from ledger.flows import FLOW_COLUMNS, FlowAccumulator, flow_deltas
 from ledger.projection_orders import (
     ENDED_ORDER_STATUSES,
     OrderRules,
@@ -49,7 +50,7 @@ from ledger.projection_orders import (
     _chunks,
     _tuple,
 )
-from ledger.quantity import format_micro, parse_decimal
+from ledger.quantity import MAX_TOTAL, MAX_TOTAL_MICRO, format_micro, parse_decimal
 from ledger.schema import (
     HoldRecord,
     Location,
@@ -57,7 +58,6 @@ from ledger.schema import (
     LotStatusRecord,
     OrderLot,
     Shipment,
-    Stock,
     Transformation,
 )
 from ledger.trace import TraceStart, trace
@@ -148,6 +148,10 @@ class BatchProjector(OrderRules):
     locations: dict[str, str | None] = field(default_factory=dict)  # id -> org id
     stock: dict[tuple[str, int], int] = field(default_factory=dict)
     stock_dirty: set[tuple[str, int]] = field(default_factory=set)
+    # Stored lot_flows totals (FLOW_COLUMNS order) of the (location, lot) pairs in ``stock``,
+    # and stored inventory_daily totals of the batch's keys: what MAX_TOTAL is checked on.
+    flow_base: dict[tuple[str, int], Sequence[int]] = field(default_factory=dict)
+    daily_base: dict[tuple[str, str, str, str, str], int] = field(default_factory=dict)
     shipments: dict[tuple[int, str, str], list[ShipmentState]] = field(default_factory=dict)
     new_shipments: list[ShipmentState] = field(default_factory=list)
     orders: dict[str, OrderState | None] = field(default_factory=dict)
@@ -224,6 +228,7 @@ class BatchProjector(OrderRules):
             if (lot := self.lots.get(key)) is not None
         }
         self._load_stock(pairs)
+        self._load_daily(batch)
         self._load_open_shipments(
             {
                 (lot.id, e.from_location, e.location)
@@ -308,19 +313,71 @@ class BatchProjector(OrderRules):
         self.stored_holds.update(found)
 
     def _load_stock(self, pairs: Iterable[tuple[str, int]]) -> None:
+        """Stock on hand, and the lot's stored flow totals there, of each pair."""
         missing = {p for p in pairs if p not in self.stock}
         lot_ids = sorted({lot_id for _, lot_id in missing})
-        for chunk in _chunks(lot_ids):
-            rows = self.conn.execute(
-                select(Stock.location_id, Stock.lot_id, Stock.on_hand).where(
-                    Stock.lot_id.in_(chunk)
-                )
-            )
-            for loc, lot_id, on_hand in rows:
+        if lot_ids:
+            for loc, lot_id, on_hand, *flows in select_in(
+                self.conn, _STOCK_BY_LOT, lot_ids, chunk=_CHUNK
+            ):
                 if (loc, lot_id) in missing:
                     self.stock[(loc, lot_id)] = on_hand
+                    if flows[0] is not None:
+                        self.flow_base[(loc, lot_id)] = flows
         for p in missing:
             self.stock.setdefault(p, 0)
+
+    def _load_daily(self, batch: Sequence[Applied]) -> None:
+        """The stored inventory_daily totals of the keys the batch's events add to."""
+        keys: set[tuple[str, str, str, str, str]] = set()
+        for item in batch:
+            e = item.event
+            etype = e.type  # type: ignore[attr-defined]
+            if etype in _DAILY_TYPES:
+                day, gtin = e.event_time[:10], e.lot.gtin  # type: ignore[attr-defined]
+                if etype == "receive":
+                    for reason in ("damaged", "out_of_temperature"):
+                        if e.__dict__.get(reason) is not None:
+                            keys.add((e.location, gtin, day, "rejected", reason))  # type: ignore[attr-defined]
+                else:
+                    why = e.__dict__.get("reason") if etype in ("dispose", "adjust") else None
+                    keys.add((e.location, gtin, day, etype, str(why or "")))  # type: ignore[attr-defined]
+        if not keys:
+            return
+        gtins = sorted({k[1] for k in keys})
+        locations = sorted({k[0] for k in keys})
+        days = sorted({k[2] for k in keys})
+        sql = _DAILY_BY_GTIN.format(
+            locations=placeholders(self.conn, len(locations)),
+            days=placeholders(self.conn, len(days)),
+            keys="{keys}",
+        )
+        for start in range(0, len(gtins), _CHUNK):
+            part = gtins[start : start + _CHUNK]
+            statement = sql.format(keys=f"IN ({placeholders(self.conn, len(part))})")
+            for row in self.conn.exec_driver_sql(statement, (*locations, *days, *part)):
+                key = (row[0], row[1], row[2], row[3], row[4])
+                if key in keys:
+                    self.daily_base[key] = int(row[5])
+
+    def _over_limit(
+        self, item: Applied, lot: LotState, location: str, what: str, total: int, field_name: str
+    ) -> TotalOverLimit:
+        return TotalOverLimit(
+            item.index,
+            f"{what} of lot {lot.gtin}/{lot.lot} at {location} would be {format_micro(total)} "
+            f"{lot.unit}, past the limit of {MAX_TOTAL:,} units any stored total may hold: "
+            "the batch was refused and nothing was written",
+            field_name,
+            {
+                "gtin": lot.gtin,
+                "lot": lot.lot,
+                "location": location,
+                "total": what,
+                "would_be": format_micro(total),
+                "limit": str(MAX_TOTAL),
+            },
+        )
 
     def _load_open_shipments(self, keys: set[tuple[int, str, str]]) -> None:
         """Open shipments (not fully received) for each (lot, from, to) the batch receives."""
@@ -402,7 +459,19 @@ class BatchProjector(OrderRules):
         if event_hash is not None:
             self._epcis_hash(item, event_hash)
         _HANDLERS[e.type](self, item, e)  # type: ignore[attr-defined]
-        self.flows.add(e, self._lot_id)  # per (location, lot) totals for trace and recall
+        # Per (location, lot) totals for trace and recall, each within MAX_TOTAL.
+        deltas = flow_deltas(e, self._lot_id)
+        for location, lot_id, column, delta in deltas:
+            total = self.flows.total(location, lot_id, column) + delta
+            base = self.flow_base.get((location, lot_id))
+            if base is not None:
+                total += int(base[_FLOW_INDEX[column]])
+            if not -MAX_TOTAL_MICRO <= total <= MAX_TOTAL_MICRO:
+                lot = next(v for v in self.lots.values() if v is not None and v.id == lot_id)
+                raise self._over_limit(
+                    item, lot, location, f"the {column} total", total, "quantity"
+                )
+        self.flows.add_deltas(deltas)
 
     def _lot_id(self, gtin: str, lot: str) -> int:
         state = self.lots[(gtin, lot)]
@@ -581,13 +650,16 @@ class BatchProjector(OrderRules):
                 field_name,
                 {"on_hand": format_micro(on_hand), "requested": format_micro(qty)},
             )
-        self._add(location, lot, -qty)
+        self._add(item, location, lot, -qty)
 
-    def _add(self, location: str, lot: LotState, qty: int) -> None:
+    def _add(self, item: Applied, location: str, lot: LotState, qty: int) -> None:
         key = (location, lot.id)
         if key not in self.stock:
             self._load_stock([key])
-        self.stock[key] += qty
+        total = self.stock[key] + qty
+        if total > MAX_TOTAL_MICRO:
+            raise self._over_limit(item, lot, location, "stock on hand", total, "quantity")
+        self.stock[key] = total
         self.stock_dirty.add(key)
 
     def _touch(self, item: Applied, lot: LotState) -> None:
@@ -632,7 +704,7 @@ class BatchProjector(OrderRules):
 
     def _on_register(self, item: Applied, e: ev.Register) -> None:
         lot = self._new_lot(item, 0, e.lot, e.product, e.unit, e.expiry, "lot")
-        self._add(e.location, lot, parse_decimal(e.quantity))
+        self._add(item, e.location, lot, parse_decimal(e.quantity))
         self._touch(item, lot)
 
     def _on_ship(self, item: Applied, e: ev.Ship) -> None:
@@ -728,12 +800,12 @@ class BatchProjector(OrderRules):
         if e.reference is not None and e.reference.type == "po":
             self._order_movement(item, e.reference.number, lot, "receive", qty, damaged, warm)
         # What arrived damaged or warm counts against the shipment but never enters stock.
-        self._add(e.location, lot, qty - damaged - warm)
+        self._add(item, e.location, lot, qty - damaged - warm)
         if damaged or warm:
             day = e.event_time[:10]
             for reason, amount in (("damaged", damaged), ("out_of_temperature", warm)):
                 if amount:
-                    self._daily(e.location, lot.gtin, day, "rejected", reason, amount)
+                    self._daily(item, lot, e.location, day, "rejected", reason, amount)
         self._touch(item, lot)
 
     def _on_transform(self, item: Applied, e: ev.Transform) -> None:
@@ -764,7 +836,7 @@ class BatchProjector(OrderRules):
             lot = self._new_lot(
                 item, j, out.lot, out.product, out.unit, out.expiry, f"outputs.{j}.lot"
             )
-            self._add(e.location, lot, parse_decimal(out.quantity))
+            self._add(item, e.location, lot, parse_decimal(out.quantity))
             self._touch(item, lot)
             for in_lot, qty in inputs:
                 self.transformations.append(
@@ -793,15 +865,26 @@ class BatchProjector(OrderRules):
                 self._not_expired(item, lot, action)
         qty = parse_decimal(e.quantity)
         self._take(item, e.location, lot, qty, _VERB[action])
-        # Inlined _daily: sales are most of a store's events.
-        key = (e.location, lot.gtin, e.event_time[:10], e.type, reason)
-        daily = self.daily
-        daily[key] = daily.get(key, 0) + qty
+        self._daily(item, lot, e.location, e.event_time[:10], e.type, reason, qty)
         self._touch(item, lot)
 
-    def _daily(self, location: str, gtin: str, day: str, kind: str, reason: str, qty: int) -> None:
-        key = (location, gtin, day, kind, reason)
-        self.daily[key] = self.daily.get(key, 0) + qty
+    def _daily(
+        self,
+        item: Applied,
+        lot: LotState,
+        location: str,
+        day: str,
+        kind: str,
+        reason: str,
+        qty: int,
+    ) -> None:
+        key = (location, lot.gtin, day, kind, reason)
+        added = self.daily.get(key, 0) + qty
+        total = self.daily_base.get(key, 0) + added
+        if not -MAX_TOTAL_MICRO <= total <= MAX_TOTAL_MICRO:
+            what = f"the {day} total of {kind}" + (f" ({reason})" if reason else "")
+            raise self._over_limit(item, lot, location, what, total, "quantity")
+        self.daily[key] = added
 
     def _on_sell(self, item: Applied, e: ev.Sell) -> None:
         self._leave(item, e, "sold", held_ok=False)
@@ -835,8 +918,8 @@ class BatchProjector(OrderRules):
         if variance < 0:
             self._take(item, e.location, lot, -variance, "count down", "variance")
         else:
-            self._add(e.location, lot, variance)
-        self._daily(e.location, lot.gtin, e.event_time[:10], "adjust", e.reason, variance)
+            self._add(item, e.location, lot, variance)
+        self._daily(item, lot, e.location, e.event_time[:10], "adjust", e.reason, variance)
         self._touch(item, lot)
 
     def _on_hold(self, item: Applied, e: ev.Hold) -> None:
@@ -1016,6 +1099,19 @@ class BatchProjector(OrderRules):
 
 
 _VERB = {"sold": "sell", "used": "use", "disposed": "dispose"}
+_FLOW_INDEX = {c: i for i, c in enumerate(FLOW_COLUMNS)}
+_DAILY_TYPES = frozenset(("sell", "consume", "dispose", "adjust", "receive"))
+# Stock of the batch's lots with their stored flow totals (select_in fills in the lot ids).
+_STOCK_BY_LOT = (
+    "SELECT s.location_id, s.lot_id, s.on_hand, "  # noqa: S608 - names from the schema
+    + ", ".join(f"f.{c}" for c in FLOW_COLUMNS)
+    + " FROM stock s LEFT OUTER JOIN lot_flows f"
+    " ON f.location_id = s.location_id AND f.lot_id = s.lot_id WHERE s.lot_id {keys}"
+)
+_DAILY_BY_GTIN = (
+    "SELECT location_id, gtin, day, kind, reason, quantity FROM inventory_daily "
+    "WHERE location_id IN ({locations}) AND day IN ({days}) AND gtin {keys}"
+)
 _PRELOAD_TYPES = frozenset(("release",))
 _LOT_COLS = (
     "id",

@@ -17,6 +17,11 @@ a signed 64-bit integer (SQLite raises on overflow; PostgreSQL's ``bigint`` colu
   quantity x unit price): 10^16 micro-units, so 922 orders at the maximum still sum
   exactly. A product quantity x price is computed in Python (exact at any size) and
   checked against it before it is stored.
+- ``MAX_TOTAL`` = 10^12 units (10^18 micro-units) for any running total the ledger stores
+  (stock on hand, a lot's flows at a location, a day's sales or waste of a product, an order
+  line's shipped and received): the projector refuses an event that would take one past
+  it, so a stored total always fits a signed 64-bit integer. Sums over many stored rows
+  are computed by ``ledger.sums``, which cannot overflow.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ MAX_MICRO = 2**63 - 1
 MAX_QUANTITY = 10**9
 MAX_PRICE = 10**6
 MAX_ORDER_VALUE = 10**10
+MAX_TOTAL = 10**12
+MAX_TOTAL_MICRO = MAX_TOTAL * SCALE
 _MAX_QUANTITY_MICRO = MAX_QUANTITY * SCALE
 _DECIMAL = re.compile(r"-?(0|[1-9][0-9]{0,12})(\.[0-9]{1,6})?")
 #: Fields of events and request bodies that hold decimal strings (quantities, prices,

@@ -55,6 +55,7 @@ from ledger.fsma_recall import RecallSheet, render_recall
 from ledger.log import MAX_BATCH, Ledger, rfc3339_utc
 from ledger.quantity import format_micro
 from ledger.schema import Head, Location, Lot, Shipment, Stock
+from ledger.sums import joined, split_sum
 from ledger.trace import Direction, TraceNode, TraceResult, TraceStart, trace
 
 Classification = Literal["I", "II", "III"]
@@ -415,16 +416,16 @@ def _snapshot(conn: Any, result: TraceResult) -> list[dict[str, Any]]:
             ).where(lot_flows.c.lot_id.in_(chunk))
         ):
             flows[(loc, lot_id)] = (int(shipped), int(disposed))
-        for loc, lot_id, qty in conn.execute(
+        for loc, lot_id, high, low in conn.execute(
             select(
                 Shipment.to_location,
                 Shipment.lot_id,
-                func.sum(Shipment.quantity - Shipment.received),
+                *split_sum(Shipment.quantity - Shipment.received),
             )
             .where(Shipment.lot_id.in_(chunk))
             .group_by(Shipment.to_location, Shipment.lot_id)
         ):
-            transit[(loc, lot_id)] = int(qty or 0)
+            transit[(loc, lot_id)] = joined(high, low)
     items = []
     for n in result.nodes:
         key = (n.location, n.lot_id)
@@ -549,11 +550,11 @@ def _in_transit(conn: Any, lot_ids: Sequence[int]) -> dict[tuple[str, int], int]
     """Quantity shipped to each (location, lot) and not yet received, for ``lot_ids``."""
     found: dict[tuple[str, int], int] = {}
     for start in range(0, len(lot_ids), 900):
-        for loc, lot_id, qty in conn.execute(
+        for loc, lot_id, high, low in conn.execute(
             select(
                 Shipment.to_location,
                 Shipment.lot_id,
-                func.sum(Shipment.quantity - Shipment.received),
+                *split_sum(Shipment.quantity - Shipment.received),
             )
             .where(
                 Shipment.lot_id.in_(lot_ids[start : start + 900]),
@@ -561,7 +562,7 @@ def _in_transit(conn: Any, lot_ids: Sequence[int]) -> dict[tuple[str, int], int]
             )
             .group_by(Shipment.to_location, Shipment.lot_id)
         ):
-            found[(str(loc), int(lot_id))] = int(qty or 0)
+            found[(str(loc), int(lot_id))] = joined(high, low)
     return found
 
 

@@ -33,6 +33,7 @@ from ledger.schema import (
     ProductTerms,
     Stock,
 )
+from ledger.sums import joined, split_sum
 
 DAYS_OF_SUPPLY_WINDOW = 28
 
@@ -118,12 +119,12 @@ def inventory_value(
             ).where(Stock.location_id.in_(locations), Stock.on_hand > 0)
         ).all()
         sales = {
-            (loc, g): int(q)
-            for loc, g, q in conn.execute(
+            (loc, g): joined(high, low)
+            for loc, g, high, low in conn.execute(
                 select(
                     InventoryDaily.location_id,
                     InventoryDaily.gtin,
-                    func.sum(InventoryDaily.quantity),
+                    *split_sum(InventoryDaily.quantity),
                 )
                 .where(
                     InventoryDaily.location_id.in_(locations),
@@ -200,7 +201,9 @@ def abc_classes(
     locations = _own_locations(engine, viewer)
     with read_transaction(engine) as conn:
         rows = conn.execute(
-            select(InventoryDaily.gtin, func.sum(InventoryDaily.quantity), ProductTerms.unit_price)
+            select(
+                InventoryDaily.gtin, *split_sum(InventoryDaily.quantity), ProductTerms.unit_price
+            )
             .outerjoin(ProductTerms, ProductTerms.gtin == InventoryDaily.gtin)
             .where(
                 InventoryDaily.location_id.in_(locations),
@@ -212,7 +215,11 @@ def abc_classes(
         ).all()
         names = _product_names(conn, {row[0] for row in rows})
     valued = sorted(
-        ((_money(int(q), price), g, int(q)) for g, q, price in rows), key=lambda r: (-r[0], r[1])
+        (
+            (_money(q, price), g, q)
+            for g, q, price in ((g, joined(high, low), price) for g, high, low, price in rows)
+        ),
+        key=lambda r: (-r[0], r[1]),
     )
     total = sum(v for v, _, _ in valued) or 1
     out: list[AbcLine] = []
@@ -259,7 +266,7 @@ def shrinkage(engine: Engine, *, viewer: str | None, start: date, end: date) -> 
                 d.kind,
                 d.gtin,
                 d.location_id,
-                func.sum(d.quantity),
+                *split_sum(d.quantity),
                 ProductTerms.unit_cost,
             )
             .outerjoin(ProductTerms, ProductTerms.gtin == d.gtin)
@@ -273,8 +280,9 @@ def shrinkage(engine: Engine, *, viewer: str | None, start: date, end: date) -> 
         ).all()
         names = _product_names(conn, {row[2] for row in rows})
     out = []
-    for reason, kind, g, loc, qty, cost in rows:
-        loss = int(qty) if kind == "dispose" else -int(qty)
+    for reason, kind, g, loc, high, low, cost in rows:
+        qty = joined(high, low)
+        loss = qty if kind == "dispose" else -qty
         out.append(
             ShrinkLine(
                 reason,

@@ -27,6 +27,7 @@ from ledger.db import read_transaction
 from ledger.errors import NotFound
 from ledger.quantity import SCALE, format_micro
 from ledger.schema import Entry, Lot
+from ledger.sums import joined, split_sum_sql
 from ledger.visibility import OWN, PARTNER, exchanged, handled_lots, recalled_lots
 
 Direction = Literal["forward", "backward"]
@@ -262,16 +263,27 @@ _NEXT = {
 
 
 # The first branch of the answer's UNION ALL gives every column its type (PostgreSQL
-# resolves the branches in order; NULL alone would become text): ten quantities,
+# resolves the branches in order; NULL alone would become text): eleven quantities (the
+# in-transit sum in two parts, ``ledger.sums``),
 # a lot's gtin, code, product, unit and holds, a location's name and organisation.
 _TYPED_NULLS = ", ".join(
     [
-        *(["CAST(NULL AS BIGINT)"] * 10),
+        *(["CAST(NULL AS BIGINT)"] * 11),
         *(["CAST(NULL AS VARCHAR(200))"] * 4),
         "CAST(NULL AS INTEGER)",
         "CAST(NULL AS VARCHAR(200))",
         "CAST(NULL AS VARCHAR(64))",
     ]
+)
+
+
+# A node's in transit (shipped to it, not yet received), summed in two parts that cannot
+# overflow (``ledger.sums``), each a correlated look-up by the shipments' lot index.
+_TRANSIT = (
+    "(SELECT {} FROM shipments x WHERE x.lot_id = n.lot_id AND x.to_location = n.location_id)"
+)
+_TRANSIT_HIGH, _TRANSIT_LOW = (
+    _TRANSIT.format(part) for part in split_sum_sql("x.quantity - x.received")
 )
 
 
@@ -297,20 +309,19 @@ def _walk_sql(direction: Direction, seeds: str, bounded: bool) -> str:
            COALESCE(f.produced, 0), COALESCE(f.received, 0), COALESCE(f.shipped, 0),
            COALESCE(f.used, 0), COALESCE(f.sold, 0), COALESCE(f.consumed, 0),
            COALESCE(f.disposed, 0), COALESCE(f.adjusted, 0), COALESCE(st.on_hand, 0),
-           COALESCE((SELECT SUM(x.quantity - x.received) FROM shipments x
-                     WHERE x.lot_id = n.lot_id AND x.to_location = n.location_id), 0),
+           {_TRANSIT_HIGH}, {_TRANSIT_LOW},
            NULL, NULL, NULL, NULL, NULL, NULL, NULL
     FROM nodes n
     LEFT JOIN lot_flows f ON f.lot_id = n.lot_id AND f.location_id = n.location_id
     LEFT JOIN stock st ON st.lot_id = n.lot_id AND st.location_id = n.location_id
     UNION ALL
     SELECT 'l', NULL, NULL, l.id, NULL,
-           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            l.gtin, l.lot, l.product, l.unit, l.open_holds, NULL, NULL
     FROM (SELECT DISTINCT lot_id FROM nodes) k JOIN lots l ON l.id = k.lot_id
     UNION ALL
     SELECT 'c', NULL, NULL, NULL, loc.id,
-           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            NULL, NULL, NULL, NULL, NULL, loc.name, loc.org_id
     FROM (SELECT DISTINCT location_id FROM nodes) k JOIN locations loc ON loc.id = k.location_id
     """  # noqa: S608 - every fragment is a constant of this module; values are bound
@@ -440,14 +451,14 @@ def _trace(
     order, parent, depth = _breadth_first(sorted(s for s in seeds if s in info), edges, max_depth)
     node = TraceNode
     nodes: dict[NodeKey, TraceNode] = {}
-    no_place = (None,) * 22
+    no_place = (None,) * 23
     for key in order:  # by depth, then lot id, then location
         r, lot, place = info[key], lots[key[0]], places.get(key[1], no_place)
         nodes[key] = node(
-            key[0], lot[15], lot[16], lot[17], lot[18], key[1],
-            key[1] if place[20] is None else place[20], place[21] or "", (lot[19] or 0) > 0,
-            depth[key], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-            parent[key],
+            key[0], lot[16], lot[17], lot[18], lot[19], key[1],
+            key[1] if place[21] is None else place[21], place[22] or "", (lot[20] or 0) > 0,
+            depth[key], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+            joined(r[14], r[15]), parent[key],
         )  # fmt: skip
     if not whole:
         assert viewer is not None
