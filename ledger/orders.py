@@ -8,7 +8,8 @@ from the known one or a line has no known price) → ``order_approved`` (``appro
 ``order_confirmed`` (``confirmed``, promised date) → ship events citing the order
 (``reference`` type "po": ``shipped``; ``ship_order`` allocates first expired first out) →
 receive events citing it (``received``, with damaged and out-of-temperature parts) →
-``order_closed`` or ``order_cancelled``. An organisation sees the orders it placed or that were placed with it.
+``order_closed`` or ``order_cancelled``. An organisation sees the orders it placed or that
+were placed with it.
 """
 
 from __future__ import annotations
