@@ -29,7 +29,8 @@ def test_stock_orders_and_terms_from_the_command_line(
     lot = Events().register("C1", "40", gtin=SALAD, location="fresh-plant", expiry="2027-01-01")
     lot.update(unit="each", product="Salad")
     world.append([lot], actor="fresh")
-    terms = run(capsys, settings, "replenish", "terms", SALAD, "--org", "retail", "--case-pack", "12",
+    terms = run(capsys, settings, "replenish", "terms", SALAD, "--org", "retail",
+                "--case-pack", "12",
                 "--supplier", "fresh-plant")  # fmt: skip
     assert (terms["case_pack"], terms["supplier_location"]) == ("12", "fresh-plant")
     pairs = ["retail-dc=1", "fresh-plant=3"]
