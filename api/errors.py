@@ -19,6 +19,7 @@ BatchRejected              the first refused event's status and type; ``errors``
 RuleViolation              409     rule-violation
 IdempotencyConflict        409     idempotency-conflict
 NotFound                   404     not-found
+NotYours                   403     forbidden (another organisation's master data)
 ValueError (ledger args)   422     validation-error
 InvalidRange               400     invalid-range
 malformed JSON             400     malformed-json (with ``line`` and ``column``)
@@ -52,6 +53,7 @@ from ledger.errors import (
     LedgerError,
     LotOnHold,
     NotFound,
+    NotYours,
     RuleViolation,
     StaleCount,
     TotalOverLimit,
@@ -177,6 +179,8 @@ def problem_for(exc: LedgerError, instance: str | None = None) -> Response:
         return problem(status, slug, str(exc), instance=instance, errors=errors, **extra)
     if isinstance(exc, NotFound):
         return problem(404, "not-found", str(exc), instance=instance)
+    if isinstance(exc, NotYours):
+        return problem(403, "forbidden", str(exc), instance=instance)
     if isinstance(exc, InvalidRange):
         return problem(400, "invalid-range", str(exc), instance=instance)
     return problem(409, "ledger-error", str(exc), instance=instance)

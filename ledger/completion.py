@@ -9,12 +9,14 @@ hashed, with what the master data says *now*:
   product's shelf life, when the product has one;
 - ``transform`` outputs without an ``expiry``: the event's date plus the output product's
   shelf life;
-- ``order_placed`` lines without a ``unit_price``: the product's unit cost (a product with
-  no cost keeps none, and counts as 0);
-- ``order_placed``: ``approval_required``, whether the order's value, at the unit cost the
-  ledger knows (the client's price only for a product without one), is over the buying
-  organisation's approval limit, or a line's client-sent price differs from that cost.
-  Only the ledger sets it; a client that sends it is refused.
+- ``order_placed`` lines without a ``unit_price``: the price the ledger knows, the buying
+  organisation's agreed unit cost (its own terms), else the supplier's catalogue price
+  (``ledger.catalogue``); a product with neither keeps none;
+- ``order_placed``: ``approval_required`` and, when it is true, ``approval_reason``: the
+  order's value at the known prices (the client's price only for a line with none) over
+  the buying organisation's approval limit, a line's client-sent price other than the known
+  one (kept on the order as sent), or a line with no known price at all. Only the ledger
+  sets them; a client that sends either is refused.
 
 Before any of that, and before idempotency is settled, ``resolve_locations`` replaces a
 GLN given as ``location``, ``from_location``, ``to_location`` or ``supplier_location``
@@ -46,7 +48,7 @@ from ledger.bulk import select_in
 from ledger.errors import EventValidationError, Problem
 from ledger.projection_orders import DEFAULT_APPROVAL_LIMIT, order_value
 from ledger.quantity import format_micro, parse_decimal
-from ledger.schema import Location, OrderPolicy, Product, ProductTerms
+from ledger.schema import CataloguePrice, Location, OrderPolicy, Product, ProductTerms
 from verifier.gs1 import GLN_LENGTH, IdentifierError, validate_gln
 
 _CHUNK = 400
@@ -72,12 +74,14 @@ def server_field_problems(events: Sequence[BaseModel]) -> list[Problem]:
     return [
         Problem(
             index,
-            "approval_required",
-            "approval_required is decided by the ledger from the buyer's approval limit; "
-            "leave it out",
+            name,
+            f"{name} is decided by the ledger from the known prices and the buyer's approval "
+            "limit; leave it out",
         )
         for index, e in enumerate(events)
-        if isinstance(e, ev.OrderPlaced) and e.approval_required is not None
+        if isinstance(e, ev.OrderPlaced)
+        for name in ("approval_required", "approval_reason")
+        if getattr(e, name) is not None
     ]
 
 
@@ -95,6 +99,7 @@ def as_sent(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
         view["outputs"] = _strip_items(stored.get("outputs", []), sent.get("outputs"), "expiry")
     else:
         view.pop("approval_required", None)
+        view.pop("approval_reason", None)
         view["lines"] = _strip_items(stored.get("lines", []), sent.get("lines"), "unit_price")
     return view
 
@@ -124,6 +129,7 @@ def complete(
     if not todo:
         return
     gtins: set[str] = set()
+    ordered: set[str] = set()
     buyers: set[str] = set()
     for i in todo:
         e = events[i]
@@ -133,9 +139,10 @@ def complete(
         elif isinstance(e, ev.Transform):
             gtins.update(o.lot.gtin for o in e.outputs if o.expiry is None)
         elif isinstance(e, ev.OrderPlaced):
-            gtins.update(line.gtin for line in e.lines)  # every line: approval uses the cost
+            ordered.update(line.gtin for line in e.lines)  # every line: approval uses it
             buyers.add(actors[i])
-    shelf_life, unit_cost = _products(conn, gtins)
+    shelf_life, catalogue = _products(conn, gtins | ordered)
+    agreed = _agreed_costs(conn, buyers, ordered)
     limits = _approval_limits(conn, buyers)
     for i in todo:
         e = events[i]
@@ -160,23 +167,61 @@ def complete(
                 dumped[i] = {**dumped[i], "outputs": outputs}
                 (events[i],) = ev.parse_events([dumped[i]])
         elif isinstance(e, ev.OrderPlaced):
-            lines = list(dumped[i]["lines"])
-            priced: list[tuple[int, int]] = []  # (quantity, the price the ledger knows)
-            differs = False  # a client's price other than the known cost needs a manager
-            for n, line in enumerate(e.lines):
-                cost = unit_cost.get(line.gtin, 0)
-                if line.unit_price is None and cost > 0:
-                    lines[n] = {**lines[n], "unit_price": format_micro(cost)}
-                sent = _price(line.unit_price)
-                differs = differs or (line.unit_price is not None and cost > 0 and sent != cost)
-                priced.append((parse_decimal(line.quantity), cost if cost > 0 else sent))
-            value = order_value(priced)
-            dumped[i] = {
-                **dumped[i],
-                "lines": lines,
-                "approval_required": differs or value > limits[actors[i]],
-            }
+            buyer = actors[i]
+            dumped[i] = _priced_order(e, dumped[i], buyer, agreed, catalogue, limits[buyer])
             (events[i],) = ev.parse_events([dumped[i]])
+
+
+def _priced_order(
+    e: ev.OrderPlaced,
+    dumped: dict[str, Any],
+    buyer: str,
+    agreed: dict[tuple[str, str], int],
+    catalogue: dict[str, int],
+    limit: int,
+) -> dict[str, Any]:
+    """``dumped`` (the order) with its lines priced at the known prices where they send
+    none, and the ledger's approval decision and reason."""
+    lines = list(dumped["lines"])
+    priced: list[tuple[int, int]] = []  # (quantity, the price the ledger knows)
+    reasons: list[str] = []
+    for n, line in enumerate(e.lines):
+        cost = agreed.get((buyer, line.gtin), 0)
+        known, source = (
+            (cost, "your agreed unit cost")
+            if cost > 0
+            else (catalogue.get(line.gtin, 0), "the supplier's catalogue price")
+        )
+        if line.unit_price is None and known > 0:
+            lines[n] = {**lines[n], "unit_price": format_micro(known)}
+        sent = _price(line.unit_price)
+        where = f"line {n + 1} ({line.gtin})"
+        if known <= 0:
+            reasons.append(f"{where} has no known price (no agreed unit cost, no catalogue price)")
+        elif line.unit_price is not None and sent != known:
+            reasons.append(
+                f"{where}: the unit price sent, {format_micro(sent)}, differs from "
+                f"{source}, {format_micro(known)}"
+            )
+        priced.append((parse_decimal(line.quantity), known if known > 0 else sent))
+    value = order_value(priced)
+    if value > limit:
+        reasons.insert(
+            0,
+            f"its value at the known prices, {format_micro(value)}, is over the "
+            f"approval limit of {format_micro(limit)}",
+        )
+    if len(reasons) > _REASONS_SHOWN:
+        more = len(reasons) - _REASONS_SHOWN
+        reasons = [*reasons[:_REASONS_SHOWN], f"and {more} more lines"]
+    completed = {**dumped, "lines": lines, "approval_required": bool(reasons)}
+    if reasons:
+        completed["approval_reason"] = "; ".join(reasons)
+    return completed
+
+
+#: An approval reason names at most this many lines and counts the rest.
+_REASONS_SHOWN = 5
 
 
 def _price(text: str | None) -> int:
@@ -186,21 +231,44 @@ def _price(text: str | None) -> int:
 # Raw SQL for select_in: building and keying the SELECT ... IN statement with the Core
 # cost about 0.1 ms of every append that completes events, several times the query.
 _PRODUCTS_BY_GTIN = (
-    f"SELECT {Product.__tablename__}.gtin, shelf_life_days, unit_cost "  # noqa: S608 - schema names
-    f"FROM {Product.__tablename__} LEFT OUTER JOIN {ProductTerms.__tablename__} "
-    f"ON {ProductTerms.__tablename__}.gtin = {Product.__tablename__}.gtin "
+    f"SELECT {Product.__tablename__}.gtin, shelf_life_days, unit_price "  # noqa: S608 - schema names
+    f"FROM {Product.__tablename__} LEFT OUTER JOIN {CataloguePrice.__tablename__} "
+    f"ON {CataloguePrice.__tablename__}.gtin = {Product.__tablename__}.gtin "
     f"WHERE {Product.__tablename__}.gtin {{keys}}"
 )
 
 
 def _products(conn: Connection, gtins: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Per product: its shelf life, and its catalogue price (where its supplier set one)."""
     shelf_life: dict[str, int] = {}
-    unit_cost: dict[str, int] = {}
-    for gtin, days, cost in select_in(conn, _PRODUCTS_BY_GTIN, sorted(gtins), chunk=_CHUNK):
+    catalogue: dict[str, int] = {}
+    for gtin, days, price in select_in(conn, _PRODUCTS_BY_GTIN, sorted(gtins), chunk=_CHUNK):
         if days is not None:
             shelf_life[gtin] = int(days)
-        unit_cost[gtin] = int(cost or 0)
-    return shelf_life, unit_cost
+        if price is not None:
+            catalogue[gtin] = int(price)
+    return shelf_life, catalogue
+
+
+def _agreed_costs(
+    conn: Connection, buyers: set[str], gtins: set[str]
+) -> dict[tuple[str, str], int]:
+    """Each buying organisation's agreed unit cost of each product, from its own terms."""
+    found: dict[tuple[str, str], int] = {}
+    if not buyers or not gtins:
+        return found
+    ordered = sorted(gtins)
+    for start in range(0, len(ordered), _CHUNK):
+        found.update(
+            ((str(org), str(gtin)), int(cost))
+            for org, gtin, cost in conn.execute(
+                select(ProductTerms.org_id, ProductTerms.gtin, ProductTerms.unit_cost).where(
+                    ProductTerms.org_id.in_(sorted(buyers)),
+                    ProductTerms.gtin.in_(ordered[start : start + _CHUNK]),
+                )
+            )
+        )
+    return found
 
 
 def _approval_limits(conn: Connection, orgs: set[str]) -> dict[str, int]:

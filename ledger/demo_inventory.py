@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from ledger import masterdata, orders, terms
+from ledger import catalogue, masterdata, orders, terms
 from ledger.errors import LedgerError
 from ledger.ids import new_event_id
 from ledger.inventory import location_stock
@@ -309,9 +309,12 @@ def load_inventory_demo(
             ledger.engine, p.gtin, org_id=SUPPLIER_ORG, description=p.description, unit="each",
             shelf_life_days=p.shelf_life,
         )  # fmt: skip
+        # The supplier's list price; the retailer's own terms agree the same unit cost.
+        catalogue.set_catalogue_price(ledger.engine, p.gtin, org_id=SUPPLIER_ORG, unit_price=p.cost)
         terms.set_terms(
-            ledger.engine, p.gtin, case_pack=str(p.case), min_order=str(p.case), unit_cost=p.cost,
-            unit_price=p.price, removal_days=1, supplier_location=DC, lead_time_days=1,
+            ledger.engine, RETAIL_ORG, p.gtin, case_pack=str(p.case), min_order=str(p.case),
+            unit_cost=p.cost, unit_price=p.price, removal_days=1, supplier_location=DC,
+            lead_time_days=1,
         )  # fmt: skip
     terms.set_approval_limit(ledger.engine, RETAIL_ORG, "2500")
     run = _Run(ledger, seed, clock)

@@ -12,6 +12,7 @@ LedgerError                     root
 │   └── BatchRejected           several events of one batch refused: every one's error
 ├── IdempotencyConflict         an event id already used for different content (409)
 ├── NotFound                    an entry, lot, location or checkpoint that does not exist
+├── NotYours                    master data only another organisation may change (403)
 ├── InvalidRange                a log range or proof request outside the tree (400)
 └── ConfigurationError          a data directory, key or database that cannot be used
     └── LedgerNotFound          a command pointed at a place that holds no ledger
@@ -130,6 +131,10 @@ class IdempotencyConflict(LedgerError):
 
 class NotFound(LedgerError):
     """Something asked for by key that does not exist."""
+
+
+class NotYours(LedgerError):
+    """Master data that belongs to another organisation, which alone may change it."""
 
 
 class InvalidRange(LedgerError):

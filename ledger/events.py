@@ -317,8 +317,9 @@ class OrderLine(_Model):
     gtin: Gtin
     quantity: Quantity
     unit: Unit
-    #: Price per unit. The ledger fills in the product's unit cost when it is absent (a
-    #: product with no cost keeps none: 0). Decides whether approval is needed.
+    #: Price per unit. The ledger fills in the price it knows when it is absent (the
+    #: buyer's agreed unit cost, else the supplier's catalogue price; none: it stays
+    #: absent, 0). Kept as sent; approval is decided on the known price.
     unit_price: Price | None = None
 
 
@@ -344,9 +345,13 @@ class OrderPlaced(_Event):
         )
         return self
 
-    #: Set by the ledger when the order is appended: whether the order's value was over the
-    #: buying organisation's approval limit then. A client never sends it.
+    #: Set by the ledger when the order is appended: whether the order needs a manager's
+    #: approval (its value at the prices the ledger knows over the buying organisation's
+    #: approval limit then, a client-sent price other than the known one, a line with no
+    #: known price). A client never sends it.
     approval_required: bool | None = None
+    #: Set by the ledger beside ``approval_required`` when it is true: why, in words.
+    approval_reason: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class OrderConfirmed(_Event):

@@ -21,6 +21,7 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import Field
 from sqlalchemy import Connection, Engine, and_, or_, select
+from sqlalchemy.orm import aliased
 
 from ledger.db import read_transaction
 from ledger.errors import (
@@ -131,14 +132,19 @@ def check_location(conn: Connection, location_id: str, viewer: str | None) -> st
 
 
 def stock_select(*columns: Any) -> Any:
-    """``columns`` of stock rows joined to their lot, its status (if any) and its product's
-    terms (if any): what sellable and pickable stock is judged by."""
+    """``columns`` of stock rows joined to their lot, its status (if any) and the product's
+    terms (if any) of the organisation that owns the stock's location: what sellable and
+    pickable stock is judged by."""
+    holder = aliased(Location)
     return (
         select(*columns)
         .select_from(Stock)
         .join(Lot, Lot.id == Stock.lot_id)
+        .join(holder, holder.id == Stock.location_id)
         .outerjoin(LotStatusRecord, LotStatusRecord.lot_id == Stock.lot_id)
-        .outerjoin(ProductTerms, ProductTerms.gtin == Lot.gtin)
+        .outerjoin(
+            ProductTerms, and_(ProductTerms.gtin == Lot.gtin, ProductTerms.org_id == holder.org_id)
+        )
     )
 
 
@@ -178,7 +184,7 @@ def location_stock(
     if gtin is not None:
         stmt = stmt.where(Lot.gtin == gtin)
     with read_transaction(engine) as conn:
-        check_location(conn, location_id, viewer)
+        owner = check_location(conn, location_id, viewer)
         # Every column is a plain int or str: the driver's tuples need no result processing.
         result = conn.execute(stmt)
         rows: Sequence[tuple[Any, ...]] = result.cursor.fetchall()
@@ -194,7 +200,7 @@ def location_stock(
                 .where(LotStatusRecord.status != APPROVED)
             ).all()
         )
-        removal_days = product_removal_days(conn, {row[2] for row in rows})
+        removal_days = product_removal_days(conn, owner, {row[2] for row in rows})
     new = tuple.__new__
     fmt: dict[int, str] = {}  # locations hold many equal quantities
     removal_of = _removal
@@ -227,14 +233,16 @@ _BY_REMOVAL = itemgetter(8, 1, 2)
 _BY_LOT = itemgetter(1, 2)
 
 
-def product_removal_days(conn: Connection, gtins: set[str]) -> dict[str, int]:
+def product_removal_days(conn: Connection, org_id: str, gtins: set[str]) -> dict[str, int]:
+    """The removal days of each product in ``org_id``'s terms (the stock holder's)."""
     found: dict[str, int] = {}
     ordered = sorted(gtins)
     for start in range(0, len(ordered), 400):
         found.update(
             conn.execute(
                 select(ProductTerms.gtin, ProductTerms.removal_days).where(
-                    ProductTerms.gtin.in_(ordered[start : start + 400])
+                    ProductTerms.org_id == org_id,
+                    ProductTerms.gtin.in_(ordered[start : start + 400]),
                 )
             ).all()
         )

@@ -2,12 +2,14 @@
 and read the order read models (``orders``, ``order_progress``, ``order_lines``,
 ``order_lots``).
 
-Lifecycle: ``order_placed`` (status ``placed``, or ``awaiting_approval`` when its value is
-over the buyer's approval limit) → ``order_approved`` (``approved``) → ``order_confirmed``
-(``confirmed``, promised date) → ship events citing the order (``reference`` type "po":
-``shipped``; ``ship_order`` allocates first expired first out) → receive events citing it
-(``received``, with damaged and out-of-temperature parts) → ``order_closed`` or
-``order_cancelled``. An organisation sees the orders it placed or that were placed with it.
+Lifecycle: ``order_placed`` (status ``placed``, or ``awaiting_approval`` with its reason
+when its value at the known prices is over the buyer's approval limit, a sent price differs
+from the known one or a line has no known price) → ``order_approved`` (``approved``) →
+``order_confirmed`` (``confirmed``, promised date) → ship events citing the order
+(``reference`` type "po": ``shipped``; ``ship_order`` allocates first expired first out) →
+receive events citing it (``received``, with damaged and out-of-temperature parts) →
+``order_closed`` or ``order_cancelled``. An organisation sees the orders it placed or that
+were placed with it.
 """
 
 from __future__ import annotations
@@ -79,6 +81,14 @@ class OrderView:
     promised_date: str | None
     value: str
     approval_required: bool
+    approval_reason: Annotated[
+        str | None,
+        Field(
+            description="why it awaits a manager: its value at the known prices over the "
+            "approval limit, a sent unit price other than the known one, a line with no "
+            "known price"
+        ),
+    ]
     approved_seq: int | None
     placed_day: str
     confirmed_day: str | None
@@ -123,6 +133,7 @@ def _order_columns() -> tuple[Any, ...]:
         p.received_day,
         p.closed_day,
         p.note,
+        p.approval_reason,
     )
 
 
@@ -143,6 +154,7 @@ def _view(row: Any, lines: list[LineView], lots: list[OrderLotView]) -> OrderVie
         promised_date=row[6],
         value=format_micro(row[7]),
         approval_required=bool(row[8]),
+        approval_reason=row[16],
         approved_seq=row[9],
         placed_day=row[10],
         confirmed_day=row[11],

@@ -1,9 +1,9 @@
 """Purchase orders in the projector: the order rules and read models (``orders``,
 ``order_progress``, ``order_lines``, ``order_lots``), as a mixin of ``BatchProjector``.
 
-Every step of an order is an event. ``order_placed`` needs approval when its value (lines
-at their price) was over the buyer's limit when it was appended: the ledger records both
-in the event (``ledger.completion``), so the projector reads no master data; ship and receive
+Every step of an order is an event. ``order_placed`` needs approval when the ledger said
+so when it was appended (``approval_required``, with its ``approval_reason``:
+``ledger.completion``), so the projector reads no master data; ship and receive
 events citing an order of this ledger (``reference`` type "po") are checked against its
 route, status and products and counted on its lines.
 """
@@ -170,6 +170,7 @@ class OrderRules:
         order.progress = _new_progress(
             e.order_id, item.actor, supplier_org, value, needs_approval, e.event_time[:10]
         )
+        order.progress["approval_reason"] = e.approval_reason if needs_approval else None
         order.progress_new = True
         self.orders[e.order_id] = order
 
@@ -363,6 +364,7 @@ _PROGRESS_COLS = (
     "received_day",
     "closed_day",
     "note",
+    "approval_reason",
 )
 _LINE_COLS = (
     "order_id",

@@ -136,7 +136,8 @@ def suggest(
     history_days: int = HISTORY_DAYS,
     only_needed: bool = True,
 ) -> list[Suggestion]:
-    """Suggestions for every product of every location in ``locations``."""
+    """Suggestions for every product of every location in ``locations``, by the ordering
+    terms of the organisation that owns each location."""
     if not 0.5 <= service_level < 1:
         raise EventValidationError(
             [Problem(0, "service_level", "a service level is between 0.5 and 1 (excluded)")]
@@ -148,8 +149,14 @@ def suggest(
     day0 = today or today_utc()
     start = (day0 - timedelta(days=history_days)).isoformat()
     with read_transaction(engine) as conn:
-        for loc in locations:
-            check_location(conn, loc, viewer)
+        owners = {loc: check_location(conn, loc, viewer) for loc in locations}
+    if len(set(owners.values())) > 1:  # a regulator's look at several organisations
+        return _per_organisation(
+            engine, owners, today=day0, service_level=service_level,
+            history_days=history_days, only_needed=only_needed,
+        )  # fmt: skip
+    org = next(iter(owners.values()), "")
+    with read_transaction(engine) as conn:
         sales = _sales(conn, locations, start, day0.isoformat())
         stock = _stock(conn, locations)
         moving = _in_transit(conn, locations)
@@ -161,7 +168,7 @@ def suggest(
             | set(on_order)
         )
         gtins = sorted({g for _, g in pairs})
-        terms, products = _terms(conn, gtins)
+        terms, products = _terms(conn, org, gtins)
         lead = _actual_lead_times(conn, {s for t in terms.values() for s, _ in t.suppliers}, gtins)
         suppliers = _supplier_names(conn, terms, gtins)
     if not pairs:
@@ -218,6 +225,17 @@ def suggest(
     context = (history_days, service_level, z, lead_source)
     found = _suggestions(pairs, terms, products, fc, numbers, context, only_needed=only_needed)
     return [replace(s, supplier=suppliers.get(s.gtin)) for s in found]
+
+
+def _per_organisation(engine: Engine, owners: dict[str, str], **options: Any) -> list[Suggestion]:
+    """``suggest`` for locations of several organisations: each by its own terms."""
+    by_org: dict[str, list[str]] = defaultdict(list)
+    for loc, org in owners.items():
+        by_org[org].append(loc)
+    found: list[Suggestion] = []
+    for org, own in sorted(by_org.items()):
+        found += suggest(engine, own, viewer=org, **options)
+    return sorted(found, key=lambda s: (s.location_id, s.gtin))
 
 
 def _suggestions(
@@ -517,14 +535,14 @@ _TERMS = select(
     ProductTerms.removal_days,
     ProductTerms.supplier_location,
     ProductTerms.lead_time_days,
-).where(ProductTerms.gtin.in_(_keys()))
+).where(ProductTerms.org_id == bindparam("org"), ProductTerms.gtin.in_(_keys()))
 _SUPPLIERS = (
     select(
         ProductSupplier.gtin,
         ProductSupplier.supplier_location,
         ProductSupplier.lead_time_days,
     )
-    .where(ProductSupplier.gtin.in_(_keys()))
+    .where(ProductSupplier.org_id == bindparam("org"), ProductSupplier.gtin.in_(_keys()))
     .order_by(ProductSupplier.gtin, ProductSupplier.rank)
 )
 _PRODUCTS = select(Product.gtin, Product.description, Product.unit).where(Product.gtin.in_(_keys()))
@@ -582,17 +600,18 @@ def _on_order(conn: Connection, locations: Sequence[str]) -> dict[tuple[str, str
 
 
 def _terms(
-    conn: Connection, gtins: Sequence[str]
+    conn: Connection, org: str, gtins: Sequence[str]
 ) -> tuple[dict[str, _Terms], dict[str, tuple[str, str]]]:
+    """``org``'s terms and suppliers of each product, and each product's name and unit."""
     terms: dict[str, _Terms] = {}
     products: dict[str, tuple[str, str]] = {}
     for chunk in _chunks(gtins):
-        for row in conn.execute(_TERMS, {"chunk": chunk}):
+        for row in conn.execute(_TERMS, {"chunk": chunk, "org": org}):
             terms[row[0]] = _Terms(
                 _units(row[1]) or 1.0, _units(row[2]), row[3], row[4], row[5], row[6]
             )
         several: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for g, supplier, days in conn.execute(_SUPPLIERS, {"chunk": chunk}):
+        for g, supplier, days in conn.execute(_SUPPLIERS, {"chunk": chunk, "org": org}):
             several[g].append((supplier, days))
         for g in chunk:
             t = terms.get(g)
@@ -701,7 +720,7 @@ def accept(
     service_level: float = 0.95,
 ) -> list[OrderView]:
     """Turn the location's current suggestions (all, or those for ``gtins``) into purchase
-    orders, one per supplier, priced at the products' unit costs. Without ``gtins``,
+    orders, one per supplier, priced at the prices the ledger knows. Without ``gtins``,
     products with no supplier in their terms are left out (they cannot be ordered)."""
     found = suggest(
         ledger.engine, [location], viewer=actor, today=today, service_level=service_level
@@ -724,15 +743,9 @@ def accept(
                 actor=actor,
                 buyer_location=location,
                 supplier_location=supplier,
-                lines=[
-                    {
-                        "gtin": s.gtin,
-                        "quantity": s.quantity,
-                        "unit": s.unit,
-                        "unit_price": str(s.explain["unit_cost"]),
-                    }
-                    for s in items
-                ],
+                # No unit_price: the ledger prices each line at the one it knows (the
+                # buyer's agreed unit cost, else the supplier's catalogue price).
+                lines=[{"gtin": s.gtin, "quantity": s.quantity, "unit": s.unit} for s in items],
                 when=when,
             )
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select
+from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from ledger.db import read_transaction
 from ledger.inventory import stock_select, today_utc
@@ -40,6 +40,12 @@ DAYS_OF_SUPPLY_WINDOW = 28
 
 def _money(micro_qty: int, micro_price: int | None) -> int:
     return micro_qty * (micro_price or 0) // SCALE
+
+
+def _own_terms(gtin: Any) -> Any:
+    """The join to the product's terms of the organisation owning the joined ``Location``:
+    each organisation values its stock at its own cost and price."""
+    return and_(ProductTerms.gtin == gtin, ProductTerms.org_id == Location.org_id)
 
 
 def _own_locations(engine: Engine, viewer: str | None) -> list[str]:
@@ -204,7 +210,8 @@ def abc_classes(
             select(
                 InventoryDaily.gtin, *split_sum(InventoryDaily.quantity), ProductTerms.unit_price
             )
-            .outerjoin(ProductTerms, ProductTerms.gtin == InventoryDaily.gtin)
+            .join(Location, Location.id == InventoryDaily.location_id)
+            .outerjoin(ProductTerms, _own_terms(InventoryDaily.gtin))
             .where(
                 InventoryDaily.location_id.in_(locations),
                 InventoryDaily.kind.in_(("sell", "consume")),
@@ -214,13 +221,13 @@ def abc_classes(
             .group_by(InventoryDaily.gtin, ProductTerms.unit_price)
         ).all()
         names = _product_names(conn, {row[0] for row in rows})
-    valued = sorted(
-        (
-            (_money(q, price), g, q)
-            for g, q, price in ((g, joined(high, low), price) for g, high, low, price in rows)
-        ),
-        key=lambda r: (-r[0], r[1]),
-    )
+    # Per product: a regulator's view sums each organisation's sales at its own price.
+    by_gtin: dict[str, tuple[int, int]] = {}
+    for g, high, low, price in rows:
+        q = joined(high, low)
+        money, qty = by_gtin.get(g, (0, 0))
+        by_gtin[g] = (money + _money(q, price), qty + q)
+    valued = sorted(((v, g, q) for g, (v, q) in by_gtin.items()), key=lambda r: (-r[0], r[1]))
     total = sum(v for v, _, _ in valued) or 1
     out: list[AbcLine] = []
     running = 0
@@ -269,7 +276,8 @@ def shrinkage(engine: Engine, *, viewer: str | None, start: date, end: date) -> 
                 *split_sum(d.quantity),
                 ProductTerms.unit_cost,
             )
-            .outerjoin(ProductTerms, ProductTerms.gtin == d.gtin)
+            .join(Location, Location.id == d.location_id)
+            .outerjoin(ProductTerms, _own_terms(d.gtin))
             .where(
                 d.location_id.in_(locations),
                 d.kind.in_(("dispose", "adjust")),

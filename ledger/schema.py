@@ -318,6 +318,8 @@ class OrderProgress(Base):
     received_day: Mapped[str | None] = mapped_column(String(10))
     closed_day: Mapped[str | None] = mapped_column(String(10))
     note: Mapped[str | None] = mapped_column(String(200))
+    #: Why the order awaits a manager (``order_placed``'s ``approval_reason``), or None.
+    approval_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class OrderLineRecord(Base):
@@ -352,11 +354,14 @@ class OrderLot(Base):
 
 
 class ProductTerms(Base):
-    """Ordering terms of a product (master data): case pack, minimum order, cost, price,
-    days before expiry it leaves the shelf, where it is ordered from, quoted lead time."""
+    """One buying organisation's ordering terms of a product (master data): case pack,
+    minimum order, its agreed unit cost, its shelf price, days before expiry it leaves the
+    shelf, where it is ordered from, quoted lead time. Another organisation's terms of the
+    same product are its own rows."""
 
     __tablename__ = "product_terms"
 
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
     case_pack: Mapped[Micro]
     min_order: Mapped[Micro]
@@ -368,16 +373,29 @@ class ProductTerms(Base):
 
 
 class ProductSupplier(Base):
-    """A product ordered from more than one supplier (master data): each supplier location
-    with its quoted lead time, ``rank`` 0 the preferred. A product with no rows here is
-    ordered from its terms' ``supplier_location``."""
+    """A product one buying organisation orders from more than one supplier (master data):
+    each supplier location with its quoted lead time, ``rank`` 0 the preferred. A product
+    with no rows here is ordered from the organisation's terms' ``supplier_location``."""
 
     __tablename__ = "product_suppliers"
 
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
     supplier_location: Mapped[str] = mapped_column(String(64), primary_key=True)
     rank: Mapped[int] = mapped_column(Integer)
     lead_time_days: Mapped[int] = mapped_column(Integer)
+
+
+class CataloguePrice(Base):
+    """The supplier's catalogue (list) price of a product (master data): set only by the
+    organisation that registered the product, read by its buyers. The price an order is
+    valued at when the buyer agreed no unit cost of its own."""
+
+    __tablename__ = "product_catalogue"
+
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(64))
+    unit_price: Mapped[Micro]
 
 
 class OrderPolicy(Base):

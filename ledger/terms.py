@@ -1,6 +1,10 @@
-"""Ordering master data: a product's terms (case pack, minimum order, cost, price, removal
-days, where it is ordered from, quoted lead time), the suppliers of a product ordered from
-more than one (each with its own quoted lead time) and a buyer's approval limit."""
+"""Ordering master data, each buying organisation's own: a product's terms (case pack,
+minimum order, agreed unit cost, shelf price, removal days, where it is ordered from,
+quoted lead time), the suppliers of a product ordered from more than one (each with its
+own quoted lead time) and the organisation's approval limit. An organisation reads and
+writes only its own rows; another's are neither visible nor changed.
+
+The supplier's catalogue price of a product is a separate fact (``ledger.catalogue``)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from ledger.schema import Location, OrderPolicy, Product, ProductSupplier, Produ
 from verifier.gs1 import IdentifierError, validate_gtin
 
 _TERMS_COLS = (
+    "org_id",
     "gtin",
     "case_pack",
     "min_order",
@@ -31,6 +36,7 @@ _TERMS_COLS = (
 
 @dataclass(frozen=True, slots=True)
 class Terms:
+    org_id: str
     gtin: str
     case_pack: str
     min_order: str
@@ -47,6 +53,7 @@ def _invalid(field: str, message: str) -> EventValidationError:
 
 def set_terms(
     engine: Engine,
+    org_id: str,
     gtin: str,
     *,
     case_pack: str = "1",
@@ -57,7 +64,9 @@ def set_terms(
     supplier_location: str | None = None,
     lead_time_days: int = 2,
 ) -> Terms:
-    """Create or replace a product's ordering terms (the product must exist)."""
+    """Create or replace ``org_id``'s ordering terms of a product (the product must exist).
+    A ``unit_cost`` of 0 means none agreed: orders are valued at the supplier's catalogue
+    price then."""
     try:
         gtin = validate_gtin(gtin)
     except IdentifierError as exc:
@@ -86,30 +95,33 @@ def set_terms(
             conn,
             "product_terms",
             _TERMS_COLS,
-            ("gtin",),
-            [(gtin, *values, removal_days, supplier_location, lead_time_days)],
+            ("org_id", "gtin"),
+            [(org_id, gtin, *values, removal_days, supplier_location, lead_time_days)],
         )
-    return get_terms(engine, gtin)
+    return get_terms(engine, org_id, gtin)
 
 
-def get_terms(engine: Engine, gtin: str) -> Terms:
+def get_terms(engine: Engine, org_id: str, gtin: str) -> Terms:
+    """``org_id``'s ordering terms of a product (NotFound when it has none, whatever other
+    organisations have)."""
     with read_transaction(engine) as conn:
         row = conn.execute(
             select(*(ProductTerms.__table__.c[c] for c in _TERMS_COLS)).where(
-                ProductTerms.gtin == gtin
+                ProductTerms.org_id == org_id, ProductTerms.gtin == gtin
             )
         ).first()
     if row is None:
-        raise NotFound(f"product {gtin} has no ordering terms")
+        raise NotFound(f"organisation {org_id!r} has no ordering terms for product {gtin}")
     return Terms(
         row[0],
-        format_micro(row[1]),
+        row[1],
         format_micro(row[2]),
         format_micro(row[3]),
         format_micro(row[4]),
-        row[5],
+        format_micro(row[5]),
         row[6],
         row[7],
+        row[8],
     )
 
 
@@ -122,10 +134,11 @@ class SupplierTerms:
 
 
 def set_suppliers(
-    engine: Engine, gtin: str, suppliers: Sequence[tuple[str, int]]
+    engine: Engine, org_id: str, gtin: str, suppliers: Sequence[tuple[str, int]]
 ) -> list[SupplierTerms]:
-    """Replace the product's suppliers: (supplier location, quoted lead time in days), the
-    preferred first. An empty list goes back to the terms' single ``supplier_location``."""
+    """Replace ``org_id``'s suppliers of the product: (supplier location, quoted lead time
+    in days), the preferred first. An empty list goes back to the terms' single
+    ``supplier_location``."""
     try:
         gtin = validate_gtin(gtin)
     except IdentifierError as exc:
@@ -155,24 +168,35 @@ def set_suppliers(
         ]
         if unknown:
             raise EventValidationError(unknown)
-        conn.execute(delete(ProductSupplier).where(ProductSupplier.gtin == gtin))
+        conn.execute(
+            delete(ProductSupplier).where(
+                ProductSupplier.org_id == org_id, ProductSupplier.gtin == gtin
+            )
+        )
         if suppliers:
             conn.execute(
                 insert(ProductSupplier),
                 [
-                    {"gtin": gtin, "supplier_location": loc, "rank": n, "lead_time_days": lead}
+                    {
+                        "org_id": org_id,
+                        "gtin": gtin,
+                        "supplier_location": loc,
+                        "rank": n,
+                        "lead_time_days": lead,
+                    }
                     for n, (loc, lead) in enumerate(suppliers)
                 ],
             )
-    return suppliers_of(engine, gtin)
+    return suppliers_of(engine, org_id, gtin)
 
 
-def suppliers_of(engine: Engine, gtin: str) -> list[SupplierTerms]:
-    """The product's suppliers, preferred first (empty: it has at most its terms' one)."""
+def suppliers_of(engine: Engine, org_id: str, gtin: str) -> list[SupplierTerms]:
+    """``org_id``'s suppliers of the product, preferred first (empty: it has at most its
+    terms' one)."""
     with read_transaction(engine) as conn:
         rows = conn.execute(
             select(ProductSupplier.supplier_location, ProductSupplier.lead_time_days)
-            .where(ProductSupplier.gtin == gtin)
+            .where(ProductSupplier.org_id == org_id, ProductSupplier.gtin == gtin)
             .order_by(ProductSupplier.rank)
         ).all()
     return [SupplierTerms(str(loc), int(lead)) for loc, lead in rows]

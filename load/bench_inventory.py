@@ -130,7 +130,9 @@ def suggestion_world(ledger: Ledger, stores: int, products: int, days: int) -> l
     gtins = [gtin(p) for p in range(products)]
     first = TODAY - timedelta(days=days)
     day_names = [(first + timedelta(days=d)).isoformat() for d in range(days)]
-    terms = [(g, 12_000_000, 24_000_000, 1_500_000, 2_900_000, 1, "chain-dc", 2) for g in gtins]
+    terms = [
+        ("chain", g, 12_000_000, 24_000_000, 1_500_000, 2_900_000, 1, "chain-dc", 2) for g in gtins
+    ]
     lots, stock, states, sales = [], [], [], []
     lot_id = 1
     for s, name in enumerate(names):
@@ -153,9 +155,9 @@ def suggestion_world(ledger: Ledger, stores: int, products: int, days: int) -> l
                 if qty:
                     sales.append((name, g, day, "sell", "", qty * 1_000_000))
     with write_transaction(ledger.engine) as conn:
-        insert_rows(conn, "product_terms", ("gtin", "case_pack", "min_order", "unit_cost",
-                    "unit_price", "removal_days", "supplier_location", "lead_time_days"),
-                    terms)  # fmt: skip
+        insert_rows(conn, "product_terms", ("org_id", "gtin", "case_pack", "min_order",
+                    "unit_cost", "unit_price", "removal_days", "supplier_location",
+                    "lead_time_days"), terms)  # fmt: skip
         insert_rows(conn, "lots", ("id", "gtin", "lot", "product", "unit", "org_id",
                     "origin_location", "expiry", "registered_seq", "open_holds"), lots)  # fmt: skip
         insert_rows(conn, "stock", ("location_id", "lot_id", "on_hand"), stock)

@@ -178,7 +178,7 @@ def test_a_validated_batch_retried_after_a_failed_group_logs_what_it_logs_alone(
         world.engine, SALAD, org_id="fresh", description="Garden salad", unit="each",
         shelf_life_days=6,
     )  # fmt: skip
-    set_terms(world.engine, SALAD, case_pack="12", min_order="24", unit_cost="2.5")
+    set_terms(world.engine, "retail", SALAD, case_pack="12", min_order="24", unit_cost="2.5")
     order = ev._base(
         "order_placed",
         "store-1",

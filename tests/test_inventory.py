@@ -92,7 +92,7 @@ def test_expiry_from_shelf_life_and_removal_date(world: Ledger, ev: Events) -> N
     assert (items["L1"].expiry, items["L1"].removal_date) == ("2026-11-30", "2026-11-29")
     assert items["L2"].expiry == "2026-11-28"  # counted from the production date
     assert items["L3"].expiry == "2026-12-24"  # given wins
-    set_terms(world.engine, LETTUCE, removal_days=3)
+    set_terms(world.engine, "farm", LETTUCE, removal_days=3)  # the stock holder's terms
     items = {i.lot: i for i in location_stock(world.engine, "farm-field-1", viewer="farm")}
     assert items["L1"].removal_date == "2026-11-27"
 

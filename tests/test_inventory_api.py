@@ -81,7 +81,14 @@ def test_order_lifecycle_and_roles_over_http(
     api_keys: Keys,  # noqa: F811
 ) -> None:
     create_product(world.engine, SALAD, org_id="fresh", description="Salad", unit="each")
-    set_terms(world.engine, SALAD, unit_cost="2", case_pack="12", supplier_location="fresh-plant")
+    set_terms(
+        world.engine,
+        "retail",
+        SALAD,
+        unit_cost="2",
+        case_pack="12",
+        supplier_location="fresh-plant",
+    )
     world.append([salad("B", "30", "2027-01-20"), salad("A", "30", "2027-01-10")], actor="fresh")
     policy = client.request(
         "PUT", "/v1/orders/policy", json={"approval_limit": "50"}, key=api_keys.manager
@@ -156,7 +163,7 @@ def test_replenishment_over_http(
 ) -> None:
     create_product(world.engine, SALAD, org_id="fresh", description="Salad", unit="each")
     set_terms(
-        world.engine, SALAD, unit_cost="2", case_pack="12", min_order="24",
+        world.engine, "retail", SALAD, unit_cost="2", case_pack="12", min_order="24",
         supplier_location="fresh-plant",
     )  # fmt: skip
     got = client.get("/v1/replenishment/store-1?all=true", key=api_keys.store)

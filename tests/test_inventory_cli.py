@@ -29,16 +29,24 @@ def test_stock_orders_and_terms_from_the_command_line(
     lot = Events().register("C1", "40", gtin=SALAD, location="fresh-plant", expiry="2027-01-01")
     lot.update(unit="each", product="Salad")
     world.append([lot], actor="fresh")
-    terms = run(capsys, settings, "replenish", "terms", SALAD, "--case-pack", "12",
+    terms = run(capsys, settings, "replenish", "terms", SALAD, "--org", "retail",
+                "--case-pack", "12",
                 "--supplier", "fresh-plant")  # fmt: skip
     assert (terms["case_pack"], terms["supplier_location"]) == ("12", "fresh-plant")
     pairs = ["retail-dc=1", "fresh-plant=3"]
-    assert run(capsys, settings, "replenish", "suppliers", SALAD, *pairs) == [
+    assert run(capsys, settings, "replenish", "suppliers", SALAD, *pairs, "--org", "retail") == [
         {"supplier_location": "retail-dc", "lead_time_days": 1},
         {"supplier_location": "fresh-plant", "lead_time_days": 3},
     ]
-    assert run(capsys, settings, "replenish", "suppliers", SALAD)[0]["lead_time_days"] == 1
-    assert run(capsys, settings, "replenish", "suppliers", SALAD, "--clear") == []
+    assert (
+        run(capsys, settings, "replenish", "suppliers", SALAD, "--org", "retail")[0][
+            "lead_time_days"
+        ]
+        == 1
+    )
+    assert (
+        run(capsys, settings, "replenish", "suppliers", SALAD, "--org", "retail", "--clear") == []
+    )
     assert run(capsys, settings, "orders", "policy", "--org", "retail", "--limit", "10") == {
         "org_id": "retail",
         "approval_limit": "10",

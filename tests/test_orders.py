@@ -36,7 +36,7 @@ def shop(world: Ledger) -> Ledger:
         world.engine, SALAD, org_id="fresh", description="Garden salad", unit="each",
         shelf_life_days=6,
     )  # fmt: skip
-    set_terms(world.engine, SALAD, case_pack="12", min_order="24", unit_cost="2.5")
+    set_terms(world.engine, "retail", SALAD, case_pack="12", min_order="24", unit_cost="2.5")
     set_approval_limit(world.engine, "retail", "100")
     hold = Events().hold("HELD", at="fresh-plant", gtin=SALAD)
     world.append(

@@ -50,7 +50,7 @@ def products(world: Ledger) -> Ledger:
         world.engine, SALAD, org_id="fresh", description="Garden salad", unit="kg",
         shelf_life_days=6,
     )  # fmt: skip
-    set_terms(world.engine, SALAD, unit_cost="2.5")
+    set_terms(world.engine, "retail", SALAD, unit_cost="2.5")
     set_approval_limit(world.engine, "retail", "100")
     return world
 
@@ -141,7 +141,7 @@ def test_cost_and_limit_changed_after_append_change_no_order(
     # The buyer's limit rises above the order, and the product costs four times as much:
     # a replay reading master data would refuse the approval and value the order at 480.
     set_approval_limit(products.engine, "retail", "1000")
-    set_terms(products.engine, SALAD, unit_cost="10")
+    set_terms(products.engine, "retail", SALAD, unit_cost="10")
     products.replay()
     assert _all_tables(table_dump) == before
     view = orders.get_order(products.engine, "PO-1", viewer=None)

@@ -76,6 +76,7 @@ def store(world: Ledger) -> Ledger:
         create_product(world.engine, gtin, org_id="retail", description=desc, unit="each")
         set_terms(
             world.engine,
+            "retail",
             gtin,
             case_pack="12",
             min_order="24",
@@ -195,7 +196,7 @@ def _received_order(ledger: Ledger, gtin: str, supplier: str, placed: date, days
 
 
 def test_products_from_several_suppliers_with_a_lead_time_each(store: Ledger) -> None:
-    set_suppliers(store.engine, SALAD, [("retail-dc", 1), ("fresh-plant", 4)])
+    set_suppliers(store.engine, "retail", SALAD, [("retail-dc", 1), ("fresh-plant", 4)])
     salad = by_gtin(store)[SALAD]
     assert salad.supplier_location == "retail-dc"  # the preferred one
     assert salad.explain["lead_time_days"] == 1
@@ -213,8 +214,8 @@ def test_products_from_several_suppliers_with_a_lead_time_each(store: Ledger) ->
     _received_order(store, SALAD, "fresh-plant", date(2026, 11, 2), 3)
     _received_order(store, TOMATO, "fresh-plant", date(2026, 11, 9), 1)
     _received_order(store, TOMATO, "fresh-plant", date(2026, 11, 12), 1)
-    set_suppliers(store.engine, SALAD, [("fresh-plant", 4), ("retail-dc", 1)])
-    set_suppliers(store.engine, TOMATO, [("fresh-plant", 2)])
+    set_suppliers(store.engine, "retail", SALAD, [("fresh-plant", 4), ("retail-dc", 1)])
+    set_suppliers(store.engine, "retail", TOMATO, [("fresh-plant", 2)])
     found = by_gtin(store)
     assert found[SALAD].supplier_location == "fresh-plant"
     assert found[SALAD].explain["lead_time_days"] == 3
@@ -232,22 +233,27 @@ def test_products_from_several_suppliers_with_a_lead_time_each(store: Ledger) ->
 
 
 def test_suppliers_are_checked_and_replaced_whole(store: Ledger) -> None:
-    set_suppliers(store.engine, SALAD, [("retail-dc", 1)])
+    set_suppliers(store.engine, "retail", SALAD, [("retail-dc", 1)])
     with pytest.raises(EventValidationError) as caught:
         set_suppliers(
-            store.engine, SALAD, [("fresh-plant", 2), ("nowhere", 2), ("fresh-plant", 400)]
+            store.engine,
+            "retail",
+            SALAD,
+            [("fresh-plant", 2), ("nowhere", 2), ("fresh-plant", 400)],
         )
     assert [p.field for p in caught.value.problems] == [
         "suppliers.2.supplier_location",
         "suppliers.2.lead_time_days",
     ]
     with pytest.raises(EventValidationError) as caught:
-        set_suppliers(store.engine, SALAD, [("fresh-plant", 2), ("nowhere", 2)])
+        set_suppliers(store.engine, "retail", SALAD, [("fresh-plant", 2), ("nowhere", 2)])
     assert [(p.field, p.message) for p in caught.value.problems] == [
         ("suppliers.1.supplier_location", "unknown location 'nowhere'")
     ]
-    assert suppliers_of(store.engine, SALAD) == [SupplierTerms("retail-dc", 1)]  # unchanged
-    assert set_suppliers(store.engine, SALAD, []) == []
+    assert suppliers_of(store.engine, "retail", SALAD) == [
+        SupplierTerms("retail-dc", 1)
+    ]  # unchanged
+    assert set_suppliers(store.engine, "retail", SALAD, []) == []
     assert by_gtin(store)[SALAD].supplier_location == "retail-dc"  # the terms' supplier
 
 
@@ -261,7 +267,7 @@ def test_intermittent_lumpy_demand_is_not_over_ordered_and_names_its_supplier(
     # over a 14-day lead time: the old levels, from Croston's rate and a normal spread of
     # the lumpy daily errors, asked for hundreds.
     create_product(store.engine, BULK, org_id="farm", description="Rice, 5 kg sack", unit="each")
-    set_terms(store.engine, BULK, lead_time_days=14)  # no supplier in the terms
+    set_terms(store.engine, "retail", BULK, lead_time_days=14)  # no supplier in the terms
     start = TODAY - timedelta(days=56)
     sales = [(1, 120), (9, 10), (20, 20), (28, 10), (37, 20), (45, 10), (53, 20)]
     lot = {"gtin": BULK, "lot": "RICE1"}
@@ -312,7 +318,7 @@ def test_intermittent_lumpy_demand_is_not_over_ordered_and_names_its_supplier(
                         for line in o.lines}  # fmt: skip
 
     # The terms' supplier is named by its names, and over HTTP too.
-    set_terms(store.engine, BULK, lead_time_days=14, supplier_location="retail-dc")
+    set_terms(store.engine, "retail", BULK, lead_time_days=14, supplier_location="retail-dc")
     keys = make_keys(store)
     api = ApiClient(create_app(store))
     try:

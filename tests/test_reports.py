@@ -28,7 +28,7 @@ def _at(day: str) -> dict[str, Any]:
 def test_value_abc_and_shrinkage(world: Ledger, ev: Events) -> None:
     for gtin, cost, price in ((LETTUCE, "1", "2"), (TOMATO, "2", "3"), (SALAD, "1", "1")):
         create_product(world.engine, gtin, org_id="retail", description=gtin, unit="kg")
-        set_terms(world.engine, gtin, unit_cost=cost, unit_price=price)
+        set_terms(world.engine, "retail", gtin, unit_cost=cost, unit_price=price)
     dc = "retail-dc"
     world.append(
         [
@@ -119,7 +119,7 @@ def test_inventory_value_splits_sellable_held_and_expired(
     create_product(world.engine, LETTUCE, org_id="retail", description="Romaine", unit="kg")
     create_product(world.engine, TOMATO, org_id="retail", description="Vine tomatoes", unit="kg")
     for gtin in (LETTUCE, TOMATO):
-        set_terms(world.engine, gtin, unit_cost="2")
+        set_terms(world.engine, "retail", gtin, unit_cost="2")
     dc = "retail-dc"
     salad = ev.register("SAL", "7", location=dc, gtin=SALAD, expiry="2099-01-01")
     salad["product"] = "House salad"  # no product master data: the lots' own description

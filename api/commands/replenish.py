@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     setting.add_argument("--removal-days", type=int, default=1)
     setting.add_argument("--lead-time-days", type=int, default=2)
     setting.add_argument("--supplier", help="location it is ordered from")
+    setting.add_argument("--org", required=True, help="the buying organisation of the terms")
     several = actions.add_parser(
         "suppliers", help="show, or replace, a product's suppliers (preferred first)"
     )
@@ -40,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "suppliers", nargs="*", metavar="LOCATION=DAYS", help="supplier and quoted lead time"
     )
     several.add_argument("--clear", action="store_true", help="back to the terms' supplier")
+    several.add_argument("--org", required=True, help="the buying organisation")
     for sub in (suggest, accept, setting, several):
         add_database_options(sub)
         sub.add_argument("--json", action="store_true")
@@ -74,14 +76,15 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "suppliers":
             if args.suppliers or args.clear:
                 found = terms.set_suppliers(
-                    ledger.engine, args.gtin, _supplier_pairs(args.suppliers)
+                    ledger.engine, args.org, args.gtin, _supplier_pairs(args.suppliers)
                 )
             else:
-                found = terms.suppliers_of(ledger.engine, args.gtin)
+                found = terms.suppliers_of(ledger.engine, args.org, args.gtin)
             print(json.dumps([asdict(s) for s in found]))
         else:
             saved = terms.set_terms(
                 ledger.engine,
+                args.org,
                 args.gtin,
                 case_pack=args.case_pack,
                 min_order=args.min_order,

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AdminKey, AnyKey, LedgerDep
+from api.deps import AdminKey, AnyKey, LedgerDep, require
 from api.routers import AUTH, problems
 from api.schemas import ProductIn
-from ledger import directory, masterdata
+from ledger import catalogue, directory, masterdata
 from ledger.directory import ProductInfo
+from ledger.keys import KeyInfo
 
 router = APIRouter(prefix="/v1/products", tags=["master data"])
+#: The supplier's own keys set its catalogue prices (its organisation must own the product).
+CatalogueKey = Annotated[KeyInfo, Depends(require("admin", "manager", "supplier"))]
 
 
 @router.post(
@@ -52,3 +56,39 @@ def get_product(
 ) -> ProductInfo:
     """One product by GTIN (8 to 14 digits). Roles: all."""
     return directory.get_product(ledger.engine, gtin)
+
+
+class CatalogueIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"unit_price": "1.85"}]})
+
+    unit_price: str = Field(max_length=24, description="the supplier's price per unit")
+
+
+class CatalogueOut(CatalogueIn):
+    gtin: str
+    org_id: str = Field(description="the supplier: the organisation that registered the product")
+
+
+@router.get("/{gtin}/catalogue", response_model=CatalogueOut, responses=problems(*AUTH, 404, 422))
+def get_catalogue(
+    gtin: Annotated[str, Path(max_length=14)], ledger: LedgerDep, key: AnyKey
+) -> CatalogueOut:
+    """The supplier's catalogue price of the product: what an order is valued at when the
+    buyer agreed no unit cost of its own. Roles: all."""
+    found = catalogue.catalogue_price(ledger.engine, gtin)
+    return CatalogueOut.model_validate(found, from_attributes=True)
+
+
+@router.put("/{gtin}/catalogue", response_model=CatalogueOut, responses=problems(*AUTH, 404, 422))
+def put_catalogue(
+    gtin: Annotated[str, Path(max_length=14)],
+    body: CatalogueIn,
+    ledger: LedgerDep,
+    key: CatalogueKey,
+) -> CatalogueOut:
+    """Set the catalogue price of one of your organisation's products (403 for another's).
+    Roles: admin, manager, supplier of the organisation that registered the product."""
+    found = catalogue.set_catalogue_price(
+        ledger.engine, gtin, org_id=key.org_id, unit_price=body.unit_price
+    )
+    return CatalogueOut.model_validate(found, from_attributes=True)

@@ -1,5 +1,6 @@
 """Replenishment: suggested orders per (location, product) with the numbers behind each,
-turned into purchase orders in one call; and the product ordering terms they use."""
+turned into purchase orders in one call; and the caller's organisation's product ordering
+terms they use."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ class TermsIn(BaseModel):
 
 class TermsOut(TermsIn):
     gtin: str
+    org_id: str = Field(description="the buying organisation these terms are of: yours")
 
 
 @router.get("/{location}", response_model=list[Suggestion], responses=problems(*AUTH, 404, 422))
@@ -101,17 +103,21 @@ def accept(
 def get_terms(
     gtin: Annotated[str, Path(max_length=14)], ledger: LedgerDep, key: AnyKey
 ) -> TermsOut:
-    """A product's ordering terms. Roles: all."""
-    return TermsOut.model_validate(terms.get_terms(ledger.engine, gtin), from_attributes=True)
+    """Your organisation's ordering terms of a product (404 when it has none; another
+    organisation's terms are never shown). Roles: all."""
+    found = terms.get_terms(ledger.engine, key.org_id, gtin)
+    return TermsOut.model_validate(found, from_attributes=True)
 
 
 @router.put("/terms/{gtin}", response_model=TermsOut, responses=problems(*AUTH, 404, 422))
 def put_terms(
     gtin: Annotated[str, Path(max_length=14)], body: TermsIn, ledger: LedgerDep, key: TermsKey
 ) -> TermsOut:
-    """Set a product's ordering terms: case pack, minimum order, unit cost and price,
-    removal days, supplier location, quoted lead time. Roles: admin, manager."""
-    found = terms.set_terms(ledger.engine, gtin, **body.model_dump())
+    """Set your organisation's ordering terms of a product: case pack, minimum order, agreed
+    unit cost (0: none, orders are valued at the supplier's catalogue price) and shelf price,
+    removal days, supplier location, quoted lead time. Other organisations' terms of the
+    product are theirs and unchanged. Roles: admin, manager."""
+    found = terms.set_terms(ledger.engine, key.org_id, gtin, **body.model_dump())
     return TermsOut.model_validate(found, from_attributes=True)
 
 
@@ -148,9 +154,9 @@ class SuppliersOut(BaseModel):
 def get_suppliers(
     gtin: Annotated[str, Path(pattern=r"^[0-9]{8,14}$")], ledger: LedgerDep, key: AnyKey
 ) -> SuppliersOut:
-    """The suppliers of a product ordered from more than one, preferred first, each with
-    its quoted lead time. Roles: all."""
-    found = terms.suppliers_of(ledger.engine, gtin)
+    """Your organisation's suppliers of a product ordered from more than one, preferred
+    first, each with its quoted lead time. Roles: all."""
+    found = terms.suppliers_of(ledger.engine, key.org_id, gtin)
     return SuppliersOut(
         gtin=gtin, suppliers=[SupplierIn.model_validate(s, from_attributes=True) for s in found]
     )
@@ -165,11 +171,14 @@ def put_suppliers(
     ledger: LedgerDep,
     key: TermsKey,
 ) -> SuppliersOut:
-    """Replace a product's suppliers (preferred first, each with its quoted lead time);
-    suggestions order from the first, over its lead time for this product. Roles: admin,
-    manager."""
+    """Replace your organisation's suppliers of a product (preferred first, each with its
+    quoted lead time); its suggestions order from the first, over its lead time for this
+    product. Roles: admin, manager."""
     found = terms.set_suppliers(
-        ledger.engine, gtin, [(s.supplier_location, s.lead_time_days) for s in body.suppliers]
+        ledger.engine,
+        key.org_id,
+        gtin,
+        [(s.supplier_location, s.lead_time_days) for s in body.suppliers],
     )
     return SuppliersOut(
         gtin=gtin, suppliers=[SupplierIn.model_validate(s, from_attributes=True) for s in found]
