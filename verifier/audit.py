@@ -47,7 +47,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -89,7 +89,9 @@ __all__ = [
     "describe_signers",
     "http_fetch",
     "load_state",
+    "parsed_checkpoint",
     "save_state",
+    "state_of",
     "state_path_for",
     "trusted_checkpoint",
 ]
@@ -505,7 +507,7 @@ def save_state(path: Path, state: AuditState) -> None:
         raise
 
 
-def _state_of(auditor: LogAuditor, origin: str) -> AuditState:
+def state_of(auditor: LogAuditor, origin: str) -> AuditState:
     checkpoint = auditor.last_checkpoint
     return AuditState(
         key_id=auditor.key.key_id.hex(),
@@ -651,7 +653,7 @@ def audit_export(
     if progress is not None:
         progress.close(count)
     if state_path is not None:
-        save_state(state_path, _state_of(auditor, header.origin))
+        save_state(state_path, state_of(auditor, header.origin))
     return AuditReport(
         header.origin,
         auditor.size,
@@ -678,10 +680,12 @@ def _frontier_at(state: AuditState) -> list[bytes]:
 Fetch = Callable[[str], bytes]
 
 
-def http_fetch(url: str) -> bytes:
+def http_fetch(url: str, headers: Mapping[str, str] | None = None) -> bytes:
+    """GET ``url`` (with ``headers``, for example an API key); ``OSError`` in words."""
     if not url.startswith(("http://", "https://")):
         raise FormatError(f"{url}: only http and https URLs can be audited")
-    request = urllib.request.Request(url, headers={"User-Agent": "lotledger-verify/1"})  # noqa: S310
+    sent = {"User-Agent": "lotledger-verify/1", **(headers or {})}
+    request = urllib.request.Request(url, headers=sent)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - checked above
             return response.read()  # type: ignore[no-any-return]
@@ -789,7 +793,7 @@ def audit_url(
             key, size=state.size, frontier=state.frontier, last_leaf_hash=state.last_leaf_hash
         )
         if state.checkpoint is not None:
-            auditor.last_note, auditor.last_checkpoint = state.checkpoint, _parsed(state)
+            auditor.last_note, auditor.last_checkpoint = state.checkpoint, parsed_checkpoint(state)
     else:
         auditor = LogAuditor(key)
     start = auditor.size
@@ -804,13 +808,13 @@ def audit_url(
         for seq, leaf in page.entries:
             auditor.add(seq, leaf)
         pages += 1
-        save_state(state_path, _state_of(auditor, key.name))
+        save_state(state_path, state_of(auditor, key.name))
         if progress is not None:
             progress.update(auditor.size)
     if auditor.size == checkpoint.size:
         auditor.check_checkpoint(note)
         auditor.finish()
-        save_state(state_path, _state_of(auditor, key.name))
+        save_state(state_path, state_of(auditor, key.name))
     if progress is not None:
         progress.close(auditor.size)
     return AuditReport(
@@ -889,7 +893,7 @@ def _recheck_full(
     return size
 
 
-def _parsed(state: AuditState) -> Checkpoint:
+def parsed_checkpoint(state: AuditState) -> Checkpoint:
     return Checkpoint(state.origin, state.checkpoint_size, state.checkpoint_root)
 
 
