@@ -26,6 +26,7 @@ BENCHMARKS = [
     "labels",
     "merkle",
     "xlsx",
+    "tiles",
 ]
 
 
