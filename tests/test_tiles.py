@@ -251,3 +251,19 @@ def test_an_empty_log_has_a_checkpoint_and_no_tiles(world: Ledger, client: ApiCl
     r = client.get("/checkpoint")
     assert verify_checkpoint(r.text, world.verifier_key).size == 0
     assert client.get("/tile/0/000.p/1").status_code == 404
+
+
+def test_an_entry_too_long_for_a_bundle_is_a_409_that_says_where_to_read_it(
+    world: Ledger, ev: Events, client: ApiClient, api_keys: Keys
+) -> None:
+    reading = {"sensor": "temperature", "value": "4.5", "unit": "Cel", "time": Events.time}
+    observe = ev._base("observe", "farm-field-1", readings=[reading] * 1000)
+    world.append([observe], actor="farm")
+    assert len(world.entries(0, 1)[0].leaf_bytes) > 65_535
+    r = client.get("/tile/entries/000.p/1", key=api_keys.regulator)
+    assert r.status_code == 409
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "entry 0 is" in r.json()["detail"]
+    assert "/v1/log/entries" in r.json()["detail"]
+    # Its hash is in the tree like any other.
+    assert client.get("/tile/0/000.p/1").content == leaves_of(world)[0]
