@@ -15,30 +15,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger.config import Settings
 from ledger.log import Ledger
 from ledger.tiles import TileStore, sync_directory
 from tests.api_fixtures import Keys, api_keys  # noqa: F401 - fixture
 from tests.conftest import Events
-from tests.test_api_workers import free_port, serve
-from tests.test_tiles import SIZE, grow
+from tests.test_api_workers import free_port
+from tests.test_tiles import SIZE, grow, served_tiles, tiled  # noqa: F401 - fixtures
 from verifier.audit import http_fetch
 from verifier.cli import main as verify
 from verifier.tile_audit import audit_tiles, consistency_from_tiles
 from verifier.tiles import TileHashes
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def tiled(world: Ledger, ev: Events) -> Ledger:
-    grow(world, ev, SIZE)
-    return world
-
-
-@pytest.fixture
-def served(tiled: Ledger, settings: Settings) -> Iterator[str]:
-    yield from serve(settings, workers=1)
 
 
 def recording(asked: list[str], api_key: str) -> Callable[[str], bytes]:
@@ -58,19 +46,29 @@ def test_consistency_proofs_from_tiles_equal_the_servers(tiled: Ledger, ev: Even
 
 
 def test_an_incremental_audit_reads_only_the_tiles_it_needs(
-    tiled: Ledger, served: str, api_keys: Keys, ev: Events, tmp_path: Path
+    tiled: Ledger, served_tiles: str, api_keys: Keys, ev: Events, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
     asked: list[str] = []
     fetch = recording(asked, api_keys.regulator)
-    first = audit_tiles(served, tiled.verifier_key, state_path=state, fetch=fetch)
-    assert (first.tree_size, first.entries_checked, first.previous_size) == (SIZE, SIZE, None)
+    # Interrupted after one bundle: the next run goes on from entry 256.
+    cut = audit_tiles(served_tiles, tiled.verifier_key, state_path=state, fetch=fetch,
+                      max_bundles=1)  # fmt: skip
+    assert (cut.tree_size, cut.entries_checked) == (256, 256)
+    first = audit_tiles(served_tiles, tiled.verifier_key, state_path=state, fetch=fetch)
+    assert (first.tree_size, first.entries_checked, first.previous_size) == (SIZE, 344, 0)
     assert first.root == tiled.latest_checkpoint()[1]
-    assert asked == ["checkpoint", "tile/entries/000", "tile/entries/001", "tile/entries/002.p/88"]
+    assert asked == [
+        "checkpoint",
+        "tile/entries/000",
+        "checkpoint",
+        "tile/entries/001",
+        "tile/entries/002.p/88",
+    ]
 
     grow(tiled, ev, 200, prefix="N")
     asked.clear()
-    report = audit_tiles(served, tiled.verifier_key, state_path=state, fetch=fetch)
+    report = audit_tiles(served_tiles, tiled.verifier_key, state_path=state, fetch=fetch)
     assert (report.previous_size, report.tree_size, report.entries_checked) == (SIZE, 800, 200)
     bundles = [a for a in asked if a.startswith("tile/entries/")]
     assert bundles == ["tile/entries/002", "tile/entries/003.p/32"]
@@ -80,7 +78,7 @@ def test_an_incremental_audit_reads_only_the_tiles_it_needs(
         "tile/0/003.p/32",
         "tile/1/000.p/3",
     ]
-    again = audit_tiles(served, tiled.verifier_key, state_path=state, fetch=fetch)
+    again = audit_tiles(served_tiles, tiled.verifier_key, state_path=state, fetch=fetch)
     assert (again.previous_size, again.entries_checked) == (800, 0)
 
 
@@ -173,11 +171,11 @@ def test_a_static_mirror_url_is_detected_and_audited(
 
 
 def test_entry_bundles_without_a_key_are_a_usage_error(
-    tiled: Ledger, served: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiled: Ledger, served_tiles: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = str(tiled.verifier_key)
     state = str(tmp_path / "state.json")
-    args = ["log", served, "--tiles", "--key", key, "--state", state]
+    args = ["log", served_tiles, "--tiles", "--key", key, "--state", state]
     code, said = run_verify(*args, capsys=capsys)
     assert code == 2
     assert "401" in said

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from ledger.tiles import sync_directory
 from tests.api_fixtures import ApiClient, Keys, api_keys, client  # noqa: F401 - fixtures
 from tests.conftest import Events
 from tests.oracle import leaf_hash, mth
+from tests.test_api_workers import serve
 from verifier.errors import FormatError
 from verifier.note import verify_checkpoint
 from verifier.tiles import (
@@ -98,6 +100,12 @@ def grow(ledger: Ledger, ev: Events, count: int, prefix: str = "T") -> None:
 def tiled(world: Ledger, ev: Events) -> Ledger:
     grow(world, ev, SIZE)
     return world
+
+
+@pytest.fixture
+def served_tiles(tiled: Ledger, settings: Settings) -> Iterator[str]:
+    """The tiled log behind a real ``lotledger serve`` process."""
+    yield from serve(settings, workers=1)
 
 
 def leaves_of(ledger: Ledger) -> list[bytes]:

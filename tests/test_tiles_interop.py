@@ -15,19 +15,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from ledger.config import Settings
 from ledger.log import Ledger
 from ledger.tiles import sync_directory
 from tests.api_fixtures import Keys, api_keys  # noqa: F401 - fixture
-from tests.conftest import Events
-from tests.test_api_workers import serve
-from tests.test_tiles import SIZE, files_of, grow
+from tests.test_tiles import SIZE, files_of, served_tiles, tiled  # noqa: F401 - fixtures
 
 SOURCE = Path(__file__).resolve().parent / "interop" / "tlogcheck"
 GOPATH = Path("/usr/share/gocode")
@@ -68,17 +64,6 @@ def tlogcheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "tlogcheck"
 
 
-@pytest.fixture
-def tiled(world: Ledger, ev: Events) -> Ledger:
-    grow(world, ev, SIZE)
-    return world
-
-
-@pytest.fixture
-def served(tiled: Ledger, settings: Settings) -> Iterator[str]:
-    yield from serve(settings, workers=1)
-
-
 def check(binary: Path, ledger: Ledger, base: str, *extra: str) -> subprocess.CompletedProcess[str]:
     args = [str(binary), "-base", base, "-vkey", str(ledger.verifier_key), "-entries"]
     args += ["-old-size", str(OLD), "-old-root", ledger.root(OLD).hex(), *extra]
@@ -86,10 +71,10 @@ def check(binary: Path, ledger: Ledger, base: str, *extra: str) -> subprocess.Co
 
 
 def test_gos_tlog_verifies_our_server_and_our_static_tiles(
-    tlogcheck: Path, tiled: Ledger, served: str, api_keys: Keys, tmp_path: Path
+    tlogcheck: Path, tiled: Ledger, served_tiles: str, api_keys: Keys, tmp_path: Path
 ) -> None:
     root = tiled.latest_checkpoint()[1].hex()
-    done = check(tlogcheck, tiled, served, "-api-key", api_keys.regulator)
+    done = check(tlogcheck, tiled, served_tiles, "-api-key", api_keys.regulator)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"OK {tiled.origin} size {SIZE} root {root}")
     assert f"{SIZE} inclusion proofs, consistency from {OLD}, {SIZE} entries" in done.stdout
@@ -105,27 +90,25 @@ def test_gos_tlog_verifies_our_server_and_our_static_tiles(
     files = files_of(mirror)
     assert len(files) == 8  # checkpoint, 4 hash tiles, 3 bundles
     for path, data in files.items():
-        answer = httpx.get(f"{served}/{path}", headers=headers)
+        answer = httpx.get(f"{served_tiles}/{path}", headers=headers)
         assert answer.status_code == 200, path
         assert answer.content == data, path
 
     # One flipped bit in a hash tile, or one changed byte in an entry: Go's client refuses.
-    bad = tmp_path / "bad-tile"
-    shutil.copytree(mirror, bad)
-    tile = bytearray((bad / "tile/0/001").read_bytes())
-    tile[100 * 32 + 7] ^= 0x01
-    (bad / "tile/0/001").write_bytes(bytes(tile))
-    done = check(tlogcheck, tiled, str(bad))
-    assert done.returncode == 1
-    assert "FAILED" in done.stderr
+    def flip(data: bytes) -> bytes:
+        return data[: 100 * 32 + 7] + bytes([data[100 * 32 + 7] ^ 1]) + data[100 * 32 + 8 :]
 
-    bad = tmp_path / "bad-entry"
-    shutil.copytree(mirror, bad)
-    bundle = (bad / "tile/entries/000").read_bytes()
-    (bad / "tile/entries/000").write_bytes(bundle.replace(b'"T10"', b'"T1X"', 1))
-    done = check(tlogcheck, tiled, str(bad))
-    assert done.returncode == 1
-    assert "entry 10 does not hash to its record" in done.stderr
+    for name, path, change, says in [
+        ("bad-tile", "tile/0/001", flip, "FAILED"),
+        ("bad-entry", "tile/entries/000", lambda b: b.replace(b'"T10"', b'"T1X"', 1),
+         "entry 10 does not hash to its record"),
+    ]:  # fmt: skip
+        bad = tmp_path / name
+        shutil.copytree(mirror, bad)
+        (bad / path).write_bytes(change((bad / path).read_bytes()))
+        done = check(tlogcheck, tiled, str(bad))
+        assert done.returncode == 1, name
+        assert says in done.stderr, name
 
     # A checkpoint signed by another key is refused before any tile is read.
     other = tmp_path / "other"

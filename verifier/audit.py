@@ -86,10 +86,11 @@ __all__ = [
     "Progress",
     "audit_export",
     "audit_url",
+    "conclude",
     "describe_signers",
     "http_fetch",
     "load_state",
-    "parsed_checkpoint",
+    "resume_auditor",
     "save_state",
     "state_of",
     "state_path_for",
@@ -789,13 +790,7 @@ def audit_url(
             rechecked = _recheck_full(base, fetch, key, state, page_size, progress)
         elif recheck and state.checkpoint_size:
             rechecked = _recheck_sample(base, fetch, state, recheck, rng or random.SystemRandom())
-        auditor = LogAuditor(
-            key, size=state.size, frontier=state.frontier, last_leaf_hash=state.last_leaf_hash
-        )
-        if state.checkpoint is not None:
-            auditor.last_note, auditor.last_checkpoint = state.checkpoint, parsed_checkpoint(state)
-    else:
-        auditor = LogAuditor(key)
+    auditor = resume_auditor(key, state)
     start = auditor.size
     if progress is not None:
         progress.total = checkpoint.size
@@ -811,6 +806,45 @@ def audit_url(
         save_state(state_path, state_of(auditor, key.name))
         if progress is not None:
             progress.update(auditor.size)
+    return conclude(
+        auditor,
+        note,
+        checkpoint,
+        state_path=state_path,
+        previous=state,
+        start=start,
+        began=began,
+        progress=progress,
+        rechecked=rechecked,
+    )
+
+
+def resume_auditor(key: VerifierKey, state: AuditState | None) -> LogAuditor:
+    """An auditor that goes on from where the audit that saved ``state`` stopped."""
+    if state is None:
+        return LogAuditor(key)
+    auditor = LogAuditor(
+        key, size=state.size, frontier=state.frontier, last_leaf_hash=state.last_leaf_hash
+    )
+    if state.checkpoint is not None:
+        auditor.last_note, auditor.last_checkpoint = state.checkpoint, _parsed(state)
+    return auditor
+
+
+def conclude(
+    auditor: LogAuditor,
+    note: str,
+    checkpoint: Checkpoint,
+    *,
+    state_path: Path,
+    previous: AuditState | None,
+    start: int,
+    began: float,
+    progress: Progress | None,
+    rechecked: int = 0,
+) -> AuditReport:
+    """End a live audit: check the checkpoint once every entry under it was fed, save."""
+    key = auditor.key
     if auditor.size == checkpoint.size:
         auditor.check_checkpoint(note)
         auditor.finish()
@@ -823,7 +857,7 @@ def audit_url(
         auditor.root(),
         auditor.size - start,
         auditor.checkpoints,
-        None if state is None else state.checkpoint_size,
+        None if previous is None else previous.checkpoint_size,
         time.monotonic() - began,
         rechecked=rechecked,
     )
@@ -893,7 +927,7 @@ def _recheck_full(
     return size
 
 
-def parsed_checkpoint(state: AuditState) -> Checkpoint:
+def _parsed(state: AuditState) -> Checkpoint:
     return Checkpoint(state.origin, state.checkpoint_size, state.checkpoint_root)
 
 

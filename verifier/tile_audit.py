@@ -23,9 +23,10 @@ from verifier.audit import (
     Fetch,
     LogAuditor,
     Progress,
+    conclude,
     http_fetch,
     load_state,
-    parsed_checkpoint,
+    resume_auditor,
     save_state,
     state_of,
     trusted_checkpoint,
@@ -176,13 +177,7 @@ def audit_tiles(
                 new_size=checkpoint.size,
                 first_entry=checkpoint.size,
             )
-        auditor = LogAuditor(
-            key, size=state.size, frontier=state.frontier, last_leaf_hash=state.last_leaf_hash
-        )
-        if state.checkpoint is not None:
-            auditor.last_note, auditor.last_checkpoint = state.checkpoint, parsed_checkpoint(state)
-    else:
-        auditor = LogAuditor(key)
+    auditor = resume_auditor(key, state)
     start = auditor.size
     if progress is not None:
         progress.total = checkpoint.size
@@ -193,20 +188,15 @@ def audit_tiles(
         save_state(state_path, state_of(auditor, key.name))
         if progress is not None:
             progress.update(auditor.size)
-    if auditor.size == checkpoint.size:
-        auditor.check_checkpoint(note)
-        auditor.finish()
-        save_state(state_path, state_of(auditor, key.name))
-    if progress is not None:
-        progress.close(auditor.size)
-    return AuditReport(
-        key.name,
-        auditor.size,
-        auditor.root(),
-        auditor.size - start,
-        auditor.checkpoints,
-        None if state is None else state.checkpoint_size,
-        time.monotonic() - began,
+    return conclude(
+        auditor,
+        note,
+        checkpoint,
+        state_path=state_path,
+        previous=state,
+        start=start,
+        began=began,
+        progress=progress,
     )
 
 
