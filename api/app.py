@@ -42,12 +42,14 @@ from api.routers import (
     scan,
     service,
     stock,
+    tiles,
     trace,
 )
 from api.schemas import EpcisDocument, EventBatch, ProblemDetail
 from ledger.config import Settings
 from ledger.group_commit import GroupCommitter
 from ledger.log import Ledger
+from ledger.tiles import TileStore
 from ledger.witnessing import WitnessLoop, load_witnesses
 
 ROUTERS: list[APIRouter] = [
@@ -64,6 +66,7 @@ ROUTERS: list[APIRouter] = [
     resolver.router,
     scan.router,
     log.router,
+    tiles.router,  # C2SP tlog-tiles: /checkpoint, /tile/...
     trace.router,
     recalls.router,
     stock.router,
@@ -145,6 +148,7 @@ def create_app(
     )
     app.state.ledger = ledger
     app.state.writer = writer
+    app.state.tiles = TileStore(ledger)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

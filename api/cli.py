@@ -14,6 +14,7 @@ from ledger.errors import LedgerError, LedgerNotFound
 COMMANDS: tuple[str, ...] = ("init", "serve", "keys", "demo", "labels", "recall")
 COMMANDS += ("stock", "orders", "replenish")  # issue 7
 COMMANDS += ("export",)  # issue 15
+COMMANDS += ("tiles",)  # issue 21
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ BENCHMARKS = [
     "labels",
     "merkle",
     "xlsx",
+    "tiles",
 ]
 
 

@@ -19,6 +19,7 @@ from ledger.log import Ledger
 from load.bench_proofs import entry_leaves, store_leaves
 from load.ledger_fixtures import ORIGIN, event, supply_chain
 from verifier.audit import AuditState, audit_url, save_state
+from verifier.compact import CompactRange
 
 ROOT = Path(__file__).resolve().parent.parent
 APPEND_BATCH = 100
@@ -30,7 +31,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(data_dir: Path, url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(data_dir: Path, url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOTLEDGER_")}
     with log.open("wb") as out:
@@ -52,6 +53,36 @@ def _serve(data_dir: Path, url: str, log: Path) -> tuple[subprocess.Popen[bytes]
             time.sleep(0.2)
 
 
+def save_audited_state(ledger: Ledger, compact: CompactRange, state_path: Path) -> None:
+    """What the full audit of the log as it is saved: its last checkpoint and frontier."""
+    size, root, note = ledger.latest_checkpoint()
+    key = ledger.verifier_key
+    last_leaf = ledger.entries(size - 1, size)[0].leaf_hash
+    save_state(
+        state_path,
+        AuditState(
+            origin=key.name,
+            checkpoint=note,
+            checkpoint_size=size,
+            checkpoint_root=root,
+            size=size,
+            frontier=list(compact.hashes),
+            last_leaf_hash=last_leaf,
+            key_id=key.key_id.hex(),
+        ),
+    )
+
+
+def append_new(ledger: Ledger, new: int) -> None:
+    """``new`` register events through the write path, ``APPEND_BATCH`` a batch."""
+    for start in range(0, new, APPEND_BATCH):
+        batch = [
+            event("register", "farm-1", f"N{n:07d}", "10", product="Lettuce", kind="harvest")
+            for n in range(start, min(start + APPEND_BATCH, new))
+        ]
+        ledger.append(batch, actor="farm")
+
+
 def run_incremental(entries: int, new: int, *, quiet: bool) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="lotledger-bench-audit-") as tmp:
         data_dir = Path(tmp) / "data"
@@ -62,37 +93,17 @@ def run_incremental(entries: int, new: int, *, quiet: bool) -> dict[str, object]
         try:
             supply_chain(ledger)
             compact = store_leaves(ledger, entry_leaves(entries))
-            size, root, note = ledger.latest_checkpoint()
+            size, root, _note = ledger.latest_checkpoint()
             if size != entries or root != compact.root():
                 raise RuntimeError("the stored log does not have the tree it was built with")
             key = ledger.verifier_key
             state_path = Path(tmp) / "audit-state.json"
-            # What the full audit of those entries saved (its last checkpoint and frontier).
-            last_leaf = ledger.entries(entries - 1, entries)[0].leaf_hash
-            save_state(
-                state_path,
-                AuditState(
-                    origin=key.name,
-                    checkpoint=note,
-                    checkpoint_size=size,
-                    checkpoint_root=root,
-                    size=size,
-                    frontier=list(compact.hashes),
-                    last_leaf_hash=last_leaf,
-                    key_id=key.key_id.hex(),
-                ),
-            )
-            for start in range(0, new, APPEND_BATCH):
-                batch = [
-                    event("register", "farm-1", f"N{n:07d}", "10", product="Lettuce",
-                          kind="harvest")
-                    for n in range(start, min(start + APPEND_BATCH, new))
-                ]  # fmt: skip
-                ledger.append(batch, actor="farm")
+            save_audited_state(ledger, compact, state_path)
+            append_new(ledger, new)
         finally:
             ledger.close()
         build_s = time.perf_counter() - began
-        proc, base = _serve(data_dir, url, Path(tmp) / "serve.log")
+        proc, base = serve(data_dir, url, Path(tmp) / "serve.log")
         try:
             began = time.perf_counter()
             report = audit_url(base, key, state_path=state_path)

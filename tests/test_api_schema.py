@@ -111,6 +111,7 @@ _NOTHING_TO_NEGATE = {
     "/healthz",
     "/readyz",
     "/v1/log/key",
+    "/checkpoint",  # C2SP tlog-tiles: no parameters
     "/01/{path}",
     "/v1/me",
     "/v1/keys",

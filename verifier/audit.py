@@ -47,7 +47,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -86,10 +86,13 @@ __all__ = [
     "Progress",
     "audit_export",
     "audit_url",
+    "conclude",
     "describe_signers",
     "http_fetch",
     "load_state",
+    "resume_auditor",
     "save_state",
+    "state_of",
     "state_path_for",
     "trusted_checkpoint",
 ]
@@ -505,7 +508,7 @@ def save_state(path: Path, state: AuditState) -> None:
         raise
 
 
-def _state_of(auditor: LogAuditor, origin: str) -> AuditState:
+def state_of(auditor: LogAuditor, origin: str) -> AuditState:
     checkpoint = auditor.last_checkpoint
     return AuditState(
         key_id=auditor.key.key_id.hex(),
@@ -651,7 +654,7 @@ def audit_export(
     if progress is not None:
         progress.close(count)
     if state_path is not None:
-        save_state(state_path, _state_of(auditor, header.origin))
+        save_state(state_path, state_of(auditor, header.origin))
     return AuditReport(
         header.origin,
         auditor.size,
@@ -678,10 +681,12 @@ def _frontier_at(state: AuditState) -> list[bytes]:
 Fetch = Callable[[str], bytes]
 
 
-def http_fetch(url: str) -> bytes:
+def http_fetch(url: str, headers: Mapping[str, str] | None = None) -> bytes:
+    """GET ``url`` (with ``headers``, for example an API key); ``OSError`` in words."""
     if not url.startswith(("http://", "https://")):
         raise FormatError(f"{url}: only http and https URLs can be audited")
-    request = urllib.request.Request(url, headers={"User-Agent": "lotledger-verify/1"})  # noqa: S310
+    sent = {"User-Agent": "lotledger-verify/1", **(headers or {})}
+    request = urllib.request.Request(url, headers=sent)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - checked above
             return response.read()  # type: ignore[no-any-return]
@@ -785,13 +790,7 @@ def audit_url(
             rechecked = _recheck_full(base, fetch, key, state, page_size, progress)
         elif recheck and state.checkpoint_size:
             rechecked = _recheck_sample(base, fetch, state, recheck, rng or random.SystemRandom())
-        auditor = LogAuditor(
-            key, size=state.size, frontier=state.frontier, last_leaf_hash=state.last_leaf_hash
-        )
-        if state.checkpoint is not None:
-            auditor.last_note, auditor.last_checkpoint = state.checkpoint, _parsed(state)
-    else:
-        auditor = LogAuditor(key)
+    auditor = resume_auditor(key, state)
     start = auditor.size
     if progress is not None:
         progress.total = checkpoint.size
@@ -804,13 +803,52 @@ def audit_url(
         for seq, leaf in page.entries:
             auditor.add(seq, leaf)
         pages += 1
-        save_state(state_path, _state_of(auditor, key.name))
+        save_state(state_path, state_of(auditor, key.name))
         if progress is not None:
             progress.update(auditor.size)
+    return conclude(
+        auditor,
+        note,
+        checkpoint,
+        state_path=state_path,
+        previous=state,
+        start=start,
+        began=began,
+        progress=progress,
+        rechecked=rechecked,
+    )
+
+
+def resume_auditor(key: VerifierKey, state: AuditState | None) -> LogAuditor:
+    """An auditor that goes on from where the audit that saved ``state`` stopped."""
+    if state is None:
+        return LogAuditor(key)
+    auditor = LogAuditor(
+        key, size=state.size, frontier=state.frontier, last_leaf_hash=state.last_leaf_hash
+    )
+    if state.checkpoint is not None:
+        auditor.last_note, auditor.last_checkpoint = state.checkpoint, _parsed(state)
+    return auditor
+
+
+def conclude(
+    auditor: LogAuditor,
+    note: str,
+    checkpoint: Checkpoint,
+    *,
+    state_path: Path,
+    previous: AuditState | None,
+    start: int,
+    began: float,
+    progress: Progress | None,
+    rechecked: int = 0,
+) -> AuditReport:
+    """End a live audit: check the checkpoint once every entry under it was fed, save."""
+    key = auditor.key
     if auditor.size == checkpoint.size:
         auditor.check_checkpoint(note)
         auditor.finish()
-        save_state(state_path, _state_of(auditor, key.name))
+        save_state(state_path, state_of(auditor, key.name))
     if progress is not None:
         progress.close(auditor.size)
     return AuditReport(
@@ -819,7 +857,7 @@ def audit_url(
         auditor.root(),
         auditor.size - start,
         auditor.checkpoints,
-        None if state is None else state.checkpoint_size,
+        None if previous is None else previous.checkpoint_size,
         time.monotonic() - began,
         rechecked=rechecked,
     )

@@ -5,6 +5,9 @@ Subcommands::
     lotledger-verify bundle FILE --key KEY
     lotledger-verify log (URL | EXPORT) --key KEY [--state FILE] [--page-size N] [--quiet]
                      [--recheck N | --full]      (URL, with the state of an earlier audit)
+    lotledger-verify log (URL | DIR) --tiles --key KEY [--api-key KEY] [--state FILE]
+                                     (C2SP tlog-tiles: ours, a static mirror, a directory;
+                                      a URL without /v1/log or a directory is detected)
     lotledger-verify recall EXPORT --key KEY --lot GTIN/LOT [--lot ...]
                      [--direction forward|backward] [--at LOCATION] [--json]
     lotledger-verify witness --state DIR --key-file FILE --log-key KEY [--log-key ...]
@@ -42,6 +45,7 @@ from verifier.errors import (
 )
 from verifier.note import ALG_COSIGNATURE_V1, SignerKey, VerifierKey
 from verifier.recall import parse_lot, recall_from_export
+from verifier.tile_audit import audit_tiles, serves_tiles_only
 from verifier.witness import Witness, serve
 
 __all__ = ["main"]
@@ -102,6 +106,17 @@ def _parser() -> argparse.ArgumentParser:
         help="also re-read and re-hash every already-audited entry",
     )
     p.add_argument("--page-size", type=int, default=1000, help="entries per request (URL)")
+    p.add_argument(
+        "--tiles",
+        action="store_true",
+        help="audit through the C2SP tlog-tiles (/checkpoint, /tile/...): a server, a static "
+        "mirror or a `lotledger tiles sync` directory (detected when there is no /v1/log API)",
+    )
+    p.add_argument(
+        "--api-key",
+        help="an admin or regulator key, sent for the entry bundles (/tile/entries/...) that "
+        "the service shows only to those roles",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("recall", help="recall lookup from a verified export")
@@ -156,7 +171,17 @@ def _cmd_log(args: argparse.Namespace) -> int:
     progress = _progress(args.quiet)
     if args.recheck < 0 or args.page_size < 1:
         raise _UsageError("--recheck must be >= 0 and --page-size >= 1")
-    if args.source.startswith(("http://", "https://")):
+    if args.tiles or serves_tiles_only(args.source):
+        if args.recheck or args.full:
+            raise _UsageError("--recheck and --full are for the paged audit of /v1/log")
+        report = audit_tiles(
+            args.source,
+            key,
+            state_path=args.state or state_path_for(DEFAULT_STATE, key),
+            api_key=args.api_key,
+            progress=progress,
+        )
+    elif args.source.startswith(("http://", "https://")):
         state = args.state or state_path_for(DEFAULT_STATE, key)
         report = audit_url(
             args.source,
