@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from api.app import create_app
-from api.routers.resolver import RESOLVER_BASE_ENV, SESSION_COOKIE, negotiate
+from api.routers.resolver import RESOLVER_BASE_ENV, SESSION_COOKIE
 from ledger import sessions
 from ledger.keys import list_keys, revoke_key
 from ledger.log import Ledger
@@ -206,24 +206,6 @@ def test_page_escapes_text(world: Ledger, ev: Events) -> None:
     assert "<script>alert" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in r.text
     assert "script-src 'self'" in r.headers["content-security-policy"]
-
-
-@pytest.mark.parametrize(
-    ("accept", "media"),
-    [
-        (None, "text/html"),
-        ("*/*", "text/html"),
-        ("application/json", "application/json"),
-        ("application/json, text/html;q=0.5", "application/json"),
-        ("text/html;q=0.4, application/json;q=0.9", "application/json"),
-        ("application/*", "application/json"),
-        ("application/linkset+json", "application/linkset+json"),
-        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html"),
-        ("image/png", "text/html"),
-    ],
-)
-def test_negotiate(accept: str | None, media: str) -> None:
-    assert negotiate(accept) == media
 
 
 # --- the scan pages: sign-in, CSRF and recording (see test_browser.py for the real thing) ---
