@@ -99,7 +99,7 @@ def test_resolver_and_scan_in_a_browser(
     expect(page.locator("#lot-code")).to_have_text(LOT)
     expect(page.locator("#expiry")).to_have_text("2030-12-31")
     expect(page.locator("#origin")).to_contain_text("Farm Field 1")
-    expect(page.locator("#status")).to_have_text("active")
+    expect(page.locator("#status")).to_have_text("approved")
     expect(page.locator("#banner")).to_have_count(0)
     expect(page.locator("#checkpoint")).to_contain_text("signature verified")
     expect(page.locator("#tree-size")).to_have_text(str(world.size()))

@@ -126,8 +126,9 @@ class LotView:
     def banner(self) -> str | None:
         if self.info.status == "recalled":
             return "RECALLED: do not sell, use or eat this lot."
-        if self.info.status == "on_hold":
-            return "ON HOLD: do not sell or move this lot until it is released."
+        if self.info.status in ("on_hold", "damaged", "quarantined"):
+            what = self.info.status.replace("_", " ").upper()
+            return f"{what}: do not sell or move this lot until it is released."
         return None
 
 
