@@ -21,6 +21,7 @@ from api import errors
 from api.errors import PROBLEM_MEDIA_TYPE
 from api.headers import SecurityHeaders
 from api.limits import MAX_BATCH, MAX_BODY_BYTES, BodyLimit, JsonBodies, single_valued_query
+from api.openapi_links import add_links
 from api.routers import _DESCRIPTIONS as _PROBLEM_DESCRIPTIONS
 from api.routers import (
     bundles,
@@ -168,6 +169,7 @@ def create_app(
             )
             _add_component_models(schema, EventBatch, ProblemDetail, EpcisDocument)
             document_problems(schema)
+            add_links(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ledger.events import EARLIEST_DATE, LATEST_DATE, Event, check_date_range
 from ledger.keys import KeyInfo
-from ledger.lots import HoldInfo, LotStatus, StockLine
+from ledger.lots import HoldInfo, StockLine
+from ledger.projection import LotStatus
 
 Role = Literal["admin", "supplier", "warehouse", "store", "manager", "regulator"]
 LocationKind = Literal[

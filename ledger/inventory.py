@@ -34,7 +34,7 @@ from ledger.errors import (
 )
 from ledger.ids import new_event_id
 from ledger.log import AppendResult, Ledger
-from ledger.projection import APPROVED
+from ledger.projection import APPROVED, LotStatus
 from ledger.projection_orders import ENDED_ORDER_STATUSES
 from ledger.quantity import SCALE, format_micro, parse_decimal
 from ledger.schema import (
@@ -65,7 +65,9 @@ class StockItem(NamedTuple):
     product: str
     unit: str
     on_hand: Annotated[str, Field(examples=["120.5"])]
-    status: Annotated[str, Field(description="approved, on_hold, quarantined, recalled or damaged")]
+    status: Annotated[
+        LotStatus, Field(description="approved (sellable), on_hold, damaged, quarantined, recalled")
+    ]
     expiry: str | None
     removal_date: Annotated[str | None, Field(description="the day it must leave the shelf")]
     pickable: Annotated[bool, Field(description="approved and not past its removal date")]

@@ -14,18 +14,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from sqlalchemy import Connection, Engine, select
 
 from ledger.db import read_transaction
 from ledger.errors import NotFound
+from ledger.projection import APPROVED, HOLD_KINDS, HOLD_STATUS, LotStatus
 from ledger.quantity import format_micro
 from ledger.schema import Entry, HoldRecord, Location, Lot, LotEvent, Stock
 from ledger.visibility import visible_lots
 from verifier.gs1 import IdentifierError, validate_gtin
 
-LotStatus = Literal["active", "on_hold", "recalled", "expired"]
 STATUSES: tuple[LotStatus, ...] = get_args(LotStatus)
 MAX_EVENTS_PAGE = 1000
 _LOCATION_FIELDS = ("location", "to_location", "from_location", "supplier_location")
@@ -71,14 +71,16 @@ class StockLine:
 
 
 def lot_status(expiry: str | None, holds: list[HoldInfo], today: date) -> LotStatus:
-    """recalled (an open recall hold), on_hold (other open holds), expired, or active."""
-    if any(h.kind == "recall" for h in holds):
-        return "recalled"
-    if holds:
-        return "on_hold"
+    """The lot's status in the stock lines' words: the most severe open hold's (recalled,
+    quarantined, damaged, on_hold), else expired once its expiry date has passed, else
+    approved."""
+    kinds = {h.kind for h in holds}
+    for kind in reversed(HOLD_KINDS):
+        if kind in kinds:
+            return HOLD_STATUS[kind]
     if expiry is not None and date.fromisoformat(expiry) < today:
         return "expired"
-    return "active"
+    return APPROVED
 
 
 def get_lot(

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, insert, select, update
@@ -67,15 +67,20 @@ _CHUNK = 400  # keys per IN (...) query: well under SQLite's bound-parameter lim
 LOT_ID_SHIFT = 7  # lot id = (seq << 7) | output position; transforms have <= 100 outputs
 
 
+#: The one lot status vocabulary of every answer, page, CLI output and the stored
+#: ``lot_states`` rows: ``approved`` (sellable: no open hold), then, while a hold is open,
+#: the status its kind sets; a lot as a whole with no open hold whose expiry has passed
+#: is ``expired`` (``ledger.lots.lot_status``).
+LotStatus = Literal["approved", "on_hold", "damaged", "quarantined", "recalled", "expired"]
 #: Hold kinds, mildest first, and the lot status each sets; the most severe open one wins.
 HOLD_KINDS = ("quality", "damage", "quarantine", "recall")
-HOLD_STATUS = {
+HOLD_STATUS: dict[str, LotStatus] = {
     "quality": "on_hold",
     "damage": "damaged",
     "quarantine": "quarantined",
     "recall": "recalled",
 }
-APPROVED = "approved"
+APPROVED: LotStatus = "approved"
 
 
 class LotExpired(RuleViolation):
@@ -86,7 +91,7 @@ def lot_id_for(seq: int, position: int = 0) -> int:
     return (seq << LOT_ID_SHIFT) | position
 
 
-def status_of(counts: Sequence[int]) -> str:
+def status_of(counts: Sequence[int]) -> LotStatus:
     """The lot status for open-hold counts in HOLD_KINDS order."""
     for kind, count in zip(reversed(HOLD_KINDS), reversed(counts), strict=True):
         if count > 0:

@@ -1,11 +1,18 @@
 """Fixtures for the API tests: the app over the test's ledger, real keys, a synchronous
-client that talks HTTP to the ASGI app through httpx (no server, no mocks)."""
+client that talks HTTP to the ASGI app through httpx (no server, no mocks), and ``serve``,
+a real ``lotledger serve`` process on a free 127.0.0.1 port for the end-to-end journeys."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +20,7 @@ import pytest
 
 from api.app import create_app
 from ledger import keys
+from ledger.config import Settings
 from ledger.log import Ledger
 from ledger.masterdata import create_organisation
 
@@ -104,3 +112,55 @@ def api_keys(world: Ledger) -> Keys:
 
 def log_size(ledger: Ledger) -> int:
     return ledger.size()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(
+    settings: Settings, *extra: str, workers: int = 1, log: Path | None = None
+) -> Iterator[str]:
+    """A real ``lotledger serve`` on ``settings``' data directory and database (plus ``extra``
+    options such as ``--init``), on a free port; yields its base URL once it answers, stops
+    it afterwards. Its output goes to ``log`` (beside the data directory by default), which
+    the caller may read, e.g. for the admin key ``--init`` prints. Use as
+    ``for base in serve(...)`` or ``yield from serve(...)`` in a fixture."""
+    port = free_port()
+    log = log or settings.data_dir.parent / f"serve-{port}.log"
+    out = log.open("w+")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOTLEDGER_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", *extra,
+         "--data-dir", str(settings.data_dir), "--database-url", settings.database_url,
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/v1/log/key", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out.seek(0)
+                pytest.fail(f"the service did not start: {out.read()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.close()

@@ -163,3 +163,35 @@ def test_schema_documents_examples_and_limits(app_state: dict[str, Any]) -> None
             assert content.get("examples") or component.get("examples"), f"{method} {path}"
     assert "8 MiB" in spec["info"]["description"]
     assert "10,000" in spec["paths"]["/v1/events"]["post"]["requestBody"]["description"]
+
+
+def test_links_lead_from_what_is_created_to_reading_it(app_state: dict[str, Any]) -> None:
+    """Each link of the document names an operation that exists and only parameters that
+    operation takes, from a value its source answers with (api/openapi_links.py)."""
+    client = ApiClient(app_state["app"])
+    spec = client.get("/openapi.json").json()
+    client.close()
+    by_id = {op["operationId"]: op for item in spec["paths"].values() for op in item.values()}
+    links = {
+        (method.upper(), path, status, name): link
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        for status, answer in op["responses"].items()
+        for name, link in answer.get("links", {}).items()
+    }
+    for (_, _, _, name), link in links.items():
+        target = by_id[link["operationId"]]
+        names = {p["name"] for p in target.get("parameters", [])}
+        assert set(link["parameters"]) <= names, name
+    order = links[("POST", "/v1/orders", "201", "GetOrder")]
+    assert by_id[order["operationId"]] is spec["paths"]["/v1/orders/{order_id}"]["get"]
+    assert order["parameters"] == {"order_id": "$response.body#/order_id"}
+    recall = links[("POST", "/v1/recalls", "201", "GetRecall")]
+    assert recall["parameters"] == {"recall_id": "$response.body#/id"}
+    proof = links[("POST", "/v1/events", "201", "GetInclusionProof")]
+    assert proof["parameters"] == {
+        "index": "$response.body#/receipts/0/seq",
+        "size": "$response.body#/tree_size",
+    }
+    assert ("POST", "/v1/products", "201", "GetProduct") in links
+    assert ("POST", "/v1/keys", "201", "RevokeKey") in links

@@ -169,7 +169,7 @@ def test_farm_to_store(ledger: Ledger, client: ApiClient) -> None:  # noqa: F811
     salad = client.get(f"/v1/lots/{SALAD}/S1", key=store).json()
     assert salad["product"] == "Salad bowl"
     assert salad["org_id"] == "fresh"
-    assert salad["status"] == "active"
+    assert salad["status"] == "approved"
     stock = client.get(f"/v1/lots/{SALAD}/S1/stock", key=store).json()
     assert stock["unit"] == "each"
     assert {s["location_id"]: s["on_hand"] for s in stock["locations"]} == {

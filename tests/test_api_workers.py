@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import base64
 import http.client
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,70 +15,11 @@ import pytest
 
 from ledger.config import Settings
 from ledger.log import Ledger
-from tests.api_fixtures import Keys, api_keys  # noqa: F401 - fixture
+from tests.api_fixtures import Keys, api_keys, serve  # noqa: F401 - fixture
 from tests.conftest import Events
 from tests.test_processes import assert_unbroken_chain
 from verifier.note import VerifierKey, verify_checkpoint
 from verifier.proofs import verify_inclusion
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(settings: Settings, workers: int) -> Iterator[str]:
-    port = free_port()
-    log = (settings.data_dir.parent / f"serve-{port}.log").open("w+")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOTLEDGER_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "api.cli",
-            "serve",
-            "--data-dir",
-            str(settings.data_dir),
-            "--database-url",
-            settings.database_url,
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/v1/log/key", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                out = log.read()
-                pytest.fail(f"the service did not start: {out}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from ledger.db import is_sqlite
 from ledger.export import write_export
 from ledger.log import Ledger
 from ledger.signing import sign_checkpoint
+from tests.api_fixtures import serve
 from tests.conftest import SALAD, TOMATO, Events
-from tests.test_api_workers import serve
 from verifier.audit import (
     LogAuditor,
     audit_export,

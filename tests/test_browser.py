@@ -8,7 +8,6 @@ CI installs chromium (``.ci/run``); without it this test fails, it never skips.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from api.app import create_app
 from ledger.log import Ledger
-from tests.api_fixtures import make_keys
+from tests.api_fixtures import free_port, make_keys
 from tests.conftest import LETTUCE, Events
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,16 +39,10 @@ HELD = "H-77"
 RED = "rgb(179, 18, 31)"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(world: Ledger) -> Iterator[str]:
     """The app over the test's ledger, served by uvicorn on a free 127.0.0.1 port."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(world), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
@@ -106,7 +99,7 @@ def test_resolver_and_scan_in_a_browser(
     expect(page.locator("#lot-code")).to_have_text(LOT)
     expect(page.locator("#expiry")).to_have_text("2030-12-31")
     expect(page.locator("#origin")).to_contain_text("Farm Field 1")
-    expect(page.locator("#status")).to_have_text("active")
+    expect(page.locator("#status")).to_have_text("approved")
     expect(page.locator("#banner")).to_have_count(0)
     expect(page.locator("#checkpoint")).to_contain_text("signature verified")
     expect(page.locator("#tree-size")).to_have_text(str(world.size()))

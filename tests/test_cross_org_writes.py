@@ -188,7 +188,7 @@ def test_release_by_the_placer_or_the_lots_owner(
     )
     assert ok.status_code == 201, ok.text
     status = http.get(f"/v1/lots/{LETTUCE}/SHARED/status", key=rival).json()
-    assert (status["status"], status["holds"]) == ("active", [])
+    assert (status["status"], status["holds"]) == ("approved", [])
 
 
 def test_a_recall_hold_only_where_the_recall_reaches(

@@ -64,7 +64,7 @@ def test_the_demo_ends_today_with_fresh_salad_on_the_shelves(
     assert min(times).date() == DAY - timedelta(days=41)  # six weeks of the grocery range
     # The newest bowls reached every store this morning and are days from their expiry.
     newest = get_lot(ledger.engine, SALAD, "S2311A", viewer=None, today=DAY)
-    assert newest.status == "active"
+    assert newest.status == "approved"
     assert newest.expiry == (DAY + timedelta(days=4)).isoformat()
     for store in STORES:
         lines = [

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from ledger.errors import EventValidationError, InsufficientStock, LotOnHold, RuleViolation
 from ledger.inventory import expiry_alerts, in_transit, location_stock, pick_list, record_count
 from ledger.log import Ledger
+from ledger.lots import get_lot
 from ledger.masterdata import create_location, create_organisation, create_product
 from ledger.projection import LotExpired
 from ledger.quantity import parse_decimal
@@ -122,7 +123,9 @@ def test_status_is_set_and_cleared_by_events(world: Ledger, ev: Events) -> None:
     world.append([ev.register("L1", "10")], actor="farm")
 
     def status() -> str:
+        """The stock line's status; the lot's own status says the same word."""
         (item,) = location_stock(world.engine, "farm-field-1", viewer="farm")
+        assert get_lot(world.engine, LETTUCE, "L1", viewer="farm").status == item.status
         return item.status
 
     def hold(kind: str) -> dict[str, Any]:
@@ -143,6 +146,8 @@ def test_status_is_set_and_cleared_by_events(world: Ledger, ev: Events) -> None:
     assert status() == "on_hold"
     world.append([hold("damage"), hold("quarantine")], actor="farm")
     assert status() == "quarantined"
+    world.append([{**ev.release("L1", at="farm-field-1"), "kind": "quarantine"}], actor="farm")
+    assert status() == "damaged"
     world.append([ev.release("L1", at="farm-field-1")], actor="farm")
     assert status() == "approved"
     (item,) = location_stock(world.engine, "farm-field-1", viewer="farm")

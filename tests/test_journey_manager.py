@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,8 +24,9 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from ledger.config import Settings
+from tests.api_fixtures import serve
 from tests.conftest import LETTUCE
-from tests.test_api_workers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LOT = "L2311A"
@@ -38,40 +38,12 @@ def served(tmp_path: Path, database_url: str) -> Iterator[tuple[str, str, list[s
     """``lotledger serve --init`` on a fresh data directory: the base URL, the admin key it
     printed, and the database options for the command line."""
     data = tmp_path / "fresh-data"
-    db = ["--data-dir", str(data), "--database-url", database_url]
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w+")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOTLEDGER_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--init", *db, "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/v1/log/key", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"the service did not start: {log.read()}")
-            time.sleep(0.2)
-        log.seek(0)
-        found = re.search(r"admin key\s+(\S+)", log.read())
+    log = tmp_path / "serve.log"
+    settings = Settings(data, database_url, "journey.test/log", None, None)
+    for base in serve(settings, "--init", log=log):
+        found = re.search(r"admin key\s+(\S+)", log.read_text(encoding="utf-8"))
         assert found, "serve --init prints the first admin key"
-        yield base, found[1], db
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        yield base, found[1], ["--data-dir", str(data), "--database-url", database_url]
 
 
 class Http:

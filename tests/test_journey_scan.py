@@ -36,8 +36,8 @@ from PIL import Image
 
 from labels import parse_scan
 from ledger.config import Settings
+from tests.api_fixtures import serve
 from tests.conftest import LETTUCE
-from tests.test_api_workers import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 FARM_GLN = "9506000134376"

@@ -16,8 +16,8 @@ import pytest
 from api.app import create_app
 from ledger.config import Settings
 from ledger.log import Ledger
+from tests.api_fixtures import serve
 from tests.conftest import Events
-from tests.test_api_workers import serve
 from verifier import wire
 from verifier.errors import FormatError
 from verifier.hashing import leaf_hash

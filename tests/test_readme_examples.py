@@ -37,8 +37,8 @@ from pathlib import Path
 import pytest
 
 from ledger.config import Settings
+from tests.api_fixtures import serve
 from tests.conftest import fresh_database
-from tests.test_api_workers import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 
 from ledger.config import Settings, default_origin
 from ledger.db import normalize_url
+from tests.api_fixtures import serve
 from tests.conftest import Events, fresh_database, make_settings
-from tests.test_api_workers import serve
 from tests.test_audit import flip_event_byte
 from verifier.note import SignerKey
 

@@ -71,7 +71,8 @@ def lot_stock(gtin: Gtin, lot: LotCode, ledger: LedgerDep, key: ReaderKey) -> Lo
 
 @router.get("/{gtin}/{lot:path}/status", response_model=LotStatusOut, responses=ERRORS)
 def lot_status(gtin: Gtin, lot: LotCode, ledger: LedgerDep, key: ReaderKey) -> LotStatusOut:
-    """active, on_hold, recalled or expired, with the open holds.
+    """approved (sellable), on_hold, damaged, quarantined, recalled (the most severe open
+    hold wins) or expired (past its expiry, no hold open), with the open holds.
     Roles: supplier, warehouse, store, manager, regulator."""
     info = lots.get_lot(ledger.engine, gtin, lot, viewer=viewer_of(key))
     return LotStatusOut(

@@ -32,6 +32,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import get_ledger
 from api.errors import problem, problem_for
+from api.negotiation import best_match
 from labels.digital_link import lot_uri, parse_scan
 from labels.errors import ScanError
 from ledger import lots, sessions
@@ -125,8 +126,9 @@ class LotView:
     def banner(self) -> str | None:
         if self.info.status == "recalled":
             return "RECALLED: do not sell, use or eat this lot."
-        if self.info.status == "on_hold":
-            return "ON HOLD: do not sell or move this lot until it is released."
+        if self.info.status in ("on_hold", "damaged", "quarantined"):
+            what = self.info.status.replace("_", " ").upper()
+            return f"{what}: do not sell or move this lot until it is released."
         return None
 
 
@@ -187,32 +189,7 @@ _OFFERED = ("text/html", "application/json", LINKSET_MEDIA_TYPE)
 
 def negotiate(accept: str | None) -> str:
     """The offered media type the Accept header prefers (text/html when it does not say)."""
-    best, best_q, best_rank = "text/html", 0.0, 0
-    for part in (accept or "").split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        media = media.lower()
-        for offered in _OFFERED:
-            kind = offered.split("/")[0]
-            if media == offered:
-                rank = 3
-            elif media == f"{kind}/*":
-                rank = 2
-            elif media == "*/*":
-                rank = 1
-            else:
-                continue
-            # Exact matches win over wildcards; the first offer (HTML) wins a wildcard tie.
-            if q > 0 and (q, rank) > (best_q, best_rank) and not (rank < 3 and best_rank == 3):
-                best, best_q, best_rank = offered, q, rank
-    return best
+    return best_match(accept, _OFFERED, default="text/html")
 
 
 def _wants_html(request: Request) -> bool:

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from api.deps import get_ledger
 from api.errors import problem
+from api.negotiation import best_match
 from api.routers import problems
 from api.routers.resolver import render_page
 from api.schemas import HealthOut, IndexOut, ReadyOut
@@ -38,33 +39,11 @@ LINKS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _quality(accept: str, wanted: str) -> float:
-    """The q the Accept header gives ``wanted`` (its most specific matching range)."""
-    kind = wanted.split("/", maxsplit=1)[0]
-    best_rank, best_q = -1, 0.0
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        media = media.lower()
-        rank = {wanted: 2, f"{kind}/*": 1, "*/*": 0}.get(media)
-        if rank is None or rank < best_rank:
-            continue
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        best_rank, best_q = rank, q
-    return best_q
-
-
 def prefers_html(accept: str | None) -> bool:
     """True when ``Accept`` ranks HTML above JSON (a browser); clients get JSON by default."""
-    if not accept:
-        return False
-    return _quality(accept, "text/html") > _quality(accept, "application/json")
+    return best_match(accept, ("application/json", "text/html"), "application/json") == (
+        "text/html"
+    )
 
 
 @router.get(
