@@ -19,7 +19,7 @@ from ledger.log import Ledger
 from ledger.tiles import TileStore, sync_directory
 from tests.api_fixtures import Keys, api_keys  # noqa: F401 - fixture
 from tests.conftest import Events
-from tests.test_api_workers import free_port
+from tests.api_fixtures import free_port
 from tests.test_tiles import SIZE, grow, served_tiles, tiled  # noqa: F401 - fixtures
 from verifier.audit import http_fetch
 from verifier.cli import main as verify

@@ -19,7 +19,7 @@ from ledger.tiles import sync_directory
 from tests.api_fixtures import ApiClient, Keys, api_keys, client  # noqa: F401 - fixtures
 from tests.conftest import Events
 from tests.oracle import leaf_hash, mth
-from tests.test_api_workers import serve
+from tests.api_fixtures import serve
 from verifier.errors import FormatError
 from verifier.note import verify_checkpoint
 from verifier.tiles import (
