@@ -253,7 +253,7 @@ def lot_bundle(ledger: Ledger, gtin: str, lot: str, *, viewer: str | None) -> di
         if viewer is not None and not _recalled_by(conn, viewer, gtin, lot):
             seqs = _concerning(conn, seqs, viewer)
     if not seqs:  # a lot the viewer handled has an entry of its own; this is a guard
-        raise NotFound(f"lot {gtin}/{lot} does not exist")
+        raise NotFound(f"unknown lot {gtin}/{lot}")
     if len(seqs) > BUNDLE_MAX_ENTRIES:
         raise InvalidRange(
             f"the trace of {gtin}/{lot} holds {len(seqs)} entries, more than a bundle's "
