@@ -28,6 +28,8 @@ from verifier.gs1 import IdentifierError, validate_gtin
 LotStatus = Literal["active", "on_hold", "recalled", "expired"]
 STATUSES: tuple[LotStatus, ...] = get_args(LotStatus)
 MAX_EVENTS_PAGE = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class HoldInfo:
     seq: int

@@ -270,7 +270,7 @@ def load_config(
     if not demo_lots:
         raise RunError("the demo's lots were not found through the API")
     return {
-        "keys": keys,
+        "keys": demo["keys"],
         "locations": _get(f"{base}/v1/locations", regulator),
         "products": products,
         "demo_lots": demo_lots,

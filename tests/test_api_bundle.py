@@ -65,6 +65,17 @@ def salad_chain(world: Ledger, ev: Events) -> None:
     )
 
 
+def verify_file(path: Path, key: object) -> subprocess.CompletedProcess[str]:
+    """``lotledger-verify bundle PATH --key KEY``, run as its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "verifier.cli", "bundle", str(path), "--key", str(key)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_bundle_of_a_salad_lot_verifies_and_tells_its_provenance(
     world: Ledger,
     ev: Events,
@@ -97,13 +108,7 @@ def test_bundle_of_a_salad_lot_verifies_and_tells_its_provenance(
 
     path = tmp_path / "bundle.json"
     path.write_text(response.text)
-    done = subprocess.run(
-        [sys.executable, "-m", "verifier.cli", "bundle", str(path), "--key", str(key)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = verify_file(path, key)
     assert done.returncode == 0, done.stderr
     assert "VERIFIED" in done.stdout
 
@@ -112,13 +117,7 @@ def test_bundle_of_a_salad_lot_verifies_and_tells_its_provenance(
         "AAAA" if not raw["entries"][1]["leaf"].endswith("AAAA") else "BBBB"
     )
     path.write_text(json.dumps(raw))
-    done = subprocess.run(
-        [sys.executable, "-m", "verifier.cli", "bundle", str(path), "--key", str(key)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = verify_file(path, key)
     assert done.returncode == 1
     assert "FAILED" in done.stdout + done.stderr
 
@@ -218,13 +217,7 @@ def test_a_retailers_bundle_holds_only_what_it_may_see(
     path = tmp_path / "mine.json"
     path.write_text(answer.text)
     key = client.get("/v1/log/key").text.strip()
-    done = subprocess.run(
-        [sys.executable, "-m", "verifier.cli", "bundle", str(path), "--key", key],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = verify_file(path, key)
     assert done.returncode == 0, done.stderr
     assert "scope: visible to retail (only the entries retail may see" in done.stdout
     assert "3 entries verified" in done.stdout

@@ -117,8 +117,7 @@ class Bundle:
         keys = _KEYS if version >= 2 else _KEYS_V1
         if set(obj) != keys:
             raise FormatError(
-                f"bundle version {version} fields must be exactly {sorted(keys)}, "
-                f"got {sorted(obj)}"
+                f"bundle version {version} fields must be exactly {sorted(keys)}, got {sorted(obj)}"
             )
         scope = _scope(obj["scope"]) if version >= 2 else None
         origin = _string(obj["origin"], "origin")
