@@ -99,6 +99,39 @@ def require(*roles: str) -> Callable[[KeyInfo], Awaitable[KeyInfo]]:
     return check
 
 
+#: The roles that read the log's contents (every organisation's movements): the auditor
+#: role and the deployment's administrators. The log's commitments are public.
+LOG_READERS = ("regulator", "admin")
+_LOG_CONTENTS = (
+    "the log's entries are every organisation's movements: reading them needs a regulator "
+    "(auditor) or admin API key; the checkpoint, the log's key, the proofs and leaf "
+    "lookups under /v1/log stay public"
+)
+
+
+async def log_reader(
+    request: Request,
+    ledger: LedgerDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_header)],
+) -> KeyInfo:
+    """A regulator or admin key, refused with a problem that says which role to ask for."""
+    try:
+        key = await caller(request, ledger, bearer, api_key)
+    except ApiError as exc:
+        if exc.status != 401:
+            raise
+        raise unauthorized(f"{exc.detail}: {_LOG_CONTENTS}") from None
+    if key.role not in LOG_READERS:
+        raise forbidden(
+            f"a {key.role} key may not read the log's contents: {_LOG_CONTENTS}. A {key.role} "
+            "key reads what it may see of a lot at /v1/lots/{gtin}/{lot}/events and its "
+            "provenance bundle at /v1/lots/{gtin}/{lot}/bundle"
+        )
+    return key
+
+
+LogReaderKey = Annotated[KeyInfo, Depends(log_reader)]
 AnyKey = Annotated[KeyInfo, Depends(require(*EVERYONE))]
 AdminKey = Annotated[KeyInfo, Depends(require(*ADMIN))]
 WriterKey = Annotated[KeyInfo, Depends(require(*WRITERS))]

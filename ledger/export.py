@@ -5,12 +5,14 @@ stream entries (with the tree nodes each completes) and the stored checkpoints i
 ``lotledger-export`` format that ``verifier.export`` documents and alone parses; a
 range export (``--from``/``--to``) is planned by ``export_range``. ``build_bundle``
 assembles a ``lotledger-bundle`` (see ``verifier.bundle``) for a lot from the seqs its
-trace found, with inclusion proofs against the latest checkpoint.
+trace found, with inclusion proofs against the latest checkpoint; ``lot_bundle`` cuts
+one to what its caller may see (``ledger.visibility``) and says so in its ``scope``.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -19,19 +21,29 @@ from sqlalchemy import Connection, select
 
 from ledger import tree
 from ledger.db import read_transaction
-from ledger.errors import InvalidRange
+from ledger.errors import InvalidRange, NotFound
 from ledger.log import Ledger
-from ledger.schema import Checkpoint, Entry, LotEvent
+from ledger.schema import Checkpoint, Entry, Lot, LotEvent
 from ledger.signing import sign_checkpoint
 from ledger.trace import TraceStart, trace
+from ledger.visibility import concerns, own_locations, recalled_lots
 from verifier.bundle import FORMAT as BUNDLE_FORMAT
+from verifier.bundle import FULL_SCOPE, VISIBLE_TO
 from verifier.bundle import VERSION as BUNDLE_VERSION
 from verifier.compact import frontier_coordinates
 from verifier.export import ExportHeader, encode_checkpoint_line, encode_entry_line
 from verifier.hashing import EMPTY_ROOT
 from verifier.note import parse_checkpoint, parse_note
 
-__all__ = ["ExportPlan", "build_bundle", "export_range", "stream_export", "write_export"]
+__all__ = [
+    "ExportPlan",
+    "build_bundle",
+    "export_range",
+    "lot_bundle",
+    "scope_of",
+    "stream_export",
+    "write_export",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +175,18 @@ def write_export(ledger: Ledger, out: IO[bytes], *, start: int = 0, end: int | N
 
 
 def build_bundle(
-    ledger: Ledger, seqs: Iterable[int], lot: tuple[str, str], *, note: str | None = None
+    ledger: Ledger,
+    seqs: Iterable[int],
+    lot: tuple[str, str],
+    *,
+    note: str | None = None,
+    scope: str = FULL_SCOPE,
 ) -> dict[str, Any]:
     """A ``lotledger-bundle`` (as a JSON-ready dict) holding ``seqs`` for ``lot``.
 
     Proofs are against the latest checkpoint (or ``note``, a checkpoint the log
-    signed, to pin one). Every seq must be below that checkpoint's size.
+    signed, to pin one). Every seq must be below that checkpoint's size. ``scope`` says
+    whose view the entries are: ``"full"``, or ``"visible to ORG"`` (``scope_of``).
     """
     if note is None:
         size, _root, note = ledger.latest_checkpoint()
@@ -200,6 +218,7 @@ def build_bundle(
         "origin": ledger.origin,
         "key_id": key.key_id.hex(),
         "lot": {"gtin": lot[0], "lot": lot[1]},
+        "scope": scope,
         "checkpoint": note,
         "entries": entries,
     }
@@ -209,26 +228,58 @@ def build_bundle(
 BUNDLE_MAX_ENTRIES = 10_000
 
 
-def lot_bundle(ledger: Ledger, gtin: str, lot: str) -> dict[str, Any]:
-    """The provenance bundle of a lot: every entry of every lot in its trace, backward to
-    its origins and forward to where it went, with inclusion proofs to the latest checkpoint.
+def lot_bundle(ledger: Ledger, gtin: str, lot: str, *, viewer: str | None) -> dict[str, Any]:
+    """The provenance bundle of a lot as ``viewer`` may see it (``ledger.visibility``; None
+    sees everything): the entries of the lots in its trace, backward to the origins and
+    forward to where the lot went, with inclusion proofs to the latest checkpoint.
 
-    Raises NotFound for an unknown lot and InvalidRange when the trace holds more than
-    ``BUNDLE_MAX_ENTRIES`` entries.
+    An organisation's bundle holds the entries it wrote or that are at, from or to its own
+    locations (``visibility.concerns``), of the lots of its own trace; of a lot in one of
+    its recalls, the whole trace's entries. The bundle's ``scope`` says which.
+
+    Raises NotFound for an unknown lot or one the viewer may not see, and InvalidRange when
+    the bundle would hold more than ``BUNDLE_MAX_ENTRIES`` entries.
     """
     start = [TraceStart(gtin, lot)]
     with read_transaction(ledger.engine) as conn:
         lot_ids: set[int] = set()
         for direction in ("backward", "forward"):
-            lot_ids.update(trace(conn, start, direction).lot_ids)
+            lot_ids.update(trace(conn, start, direction, viewer=viewer).lot_ids)
         ids = sorted(lot_ids)
         seqs: set[int] = set()
         for i in range(0, len(ids), 500):
             rows = conn.execute(select(LotEvent.seq).where(LotEvent.lot_id.in_(ids[i : i + 500])))
             seqs.update(int(seq) for (seq,) in rows)
+        if viewer is not None and not _recalled_by(conn, viewer, gtin, lot):
+            seqs = _concerning(conn, seqs, viewer)
+    if not seqs:  # a lot the viewer handled has an entry of its own; this is a guard
+        raise NotFound(f"unknown lot {gtin}/{lot}")
     if len(seqs) > BUNDLE_MAX_ENTRIES:
         raise InvalidRange(
             f"the trace of {gtin}/{lot} holds {len(seqs)} entries, more than a bundle's "
             f"{BUNDLE_MAX_ENTRIES}: audit the log export instead (lotledger-verify log)"
         )
-    return build_bundle(ledger, seqs, (gtin, lot))
+    return build_bundle(ledger, seqs, (gtin, lot), scope=scope_of(viewer))
+
+
+def scope_of(viewer: str | None) -> str:
+    """A bundle's ``scope``: ``"full"`` for a reader who sees everything, else whose view."""
+    return FULL_SCOPE if viewer is None else f"{VISIBLE_TO}{viewer}"
+
+
+def _recalled_by(conn: Connection, viewer: str, gtin: str, lot: str) -> bool:
+    lot_id = conn.execute(select(Lot.id).where(Lot.gtin == gtin, Lot.lot == lot)).scalar_one()
+    return bool(recalled_lots(conn, viewer, [int(lot_id)]))
+
+
+def _concerning(conn: Connection, seqs: set[int], viewer: str) -> set[int]:
+    """Those of ``seqs`` whose entries ``viewer`` may see (``visibility.concerns``)."""
+    own = own_locations(conn, viewer)
+    wanted = sorted(seqs)
+    kept: set[int] = set()
+    for i in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(Entry.seq, Entry.leaf_bytes).where(Entry.seq.in_(wanted[i : i + 500]))
+        )
+        kept.update(int(seq) for seq, leaf in rows if concerns(json.loads(leaf), viewer, own))
+    return kept

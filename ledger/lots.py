@@ -23,12 +23,11 @@ from ledger.errors import NotFound
 from ledger.projection import APPROVED, HOLD_KINDS, HOLD_STATUS, LotStatus
 from ledger.quantity import format_micro
 from ledger.schema import Entry, HoldRecord, Location, Lot, LotEvent, Stock
-from ledger.visibility import visible_lots
+from ledger.visibility import concerns, own_locations, visible_lots
 from verifier.gs1 import IdentifierError, validate_gtin
 
 STATUSES: tuple[LotStatus, ...] = get_args(LotStatus)
 MAX_EVENTS_PAGE = 1000
-_LOCATION_FIELDS = ("location", "to_location", "from_location", "supplier_location")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +117,7 @@ def lot_events(
     limit = max(1, min(limit, MAX_EVENTS_PAGE))
     with read_transaction(engine) as conn:
         row = _lot_row(conn, gtin, lot, viewer)
-        own = _own_locations(conn, viewer) if viewer is not None else set()
+        own = own_locations(conn, viewer) if viewer is not None else set()
         found: list[LotEntry] = []
         cursor = after
         while len(found) < limit:
@@ -133,7 +132,7 @@ def lot_events(
                 break
             for seq, leaf, data in rows:
                 envelope = json.loads(data)
-                if viewer is None or _concerns(envelope, viewer, own):
+                if viewer is None or concerns(envelope, viewer, own):
                     found.append(LotEntry(int(seq), bytes(leaf), envelope))
                     if len(found) == limit:
                         break
@@ -181,17 +180,6 @@ def _lot_row(conn: Connection, gtin: str, lot: str, viewer: str | None) -> Any:
 
 def _may_see(conn: Connection, row: Any, viewer: str) -> bool:
     return row.org_id == viewer or bool(visible_lots(conn, viewer, [int(row.id)]))
-
-
-def _own_locations(conn: Connection, org_id: str) -> set[str]:
-    return set(conn.execute(select(Location.id).where(Location.org_id == org_id)).scalars())
-
-
-def _concerns(envelope: dict[str, Any], viewer: str, own: set[str]) -> bool:
-    if envelope.get("actor") == viewer:
-        return True
-    event = envelope.get("event", {})
-    return any(event.get(name) in own for name in _LOCATION_FIELDS)
 
 
 def _open_holds(conn: Connection, lot_id: int) -> list[HoldInfo]:

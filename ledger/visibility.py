@@ -12,6 +12,9 @@ regulator, or auditor, role: ``SEES_ALL_ROLES``).
   lot is and where, what was made there and what passed between the two of them,
   never the partner's stock, in transit, sales, use or disposals, and nothing of
   any third organisation.
+- Of a lot's history (its log entries: the lot events read and the provenance bundle) it
+  sees the entries it wrote and those at, from or to one of its own locations
+  (``concerns``); the bundle reads them from the lots of its own trace.
 - A lot it never handled answers as if it did not exist (``NotFound``), unless it
   is a lot of a recall the organisation made: a recall's owner sees the recalled
   lots' whole trace.
@@ -22,7 +25,8 @@ readers built on them call it, so that there is one definition.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, column, or_, select, table
 
@@ -38,6 +42,8 @@ PARTNER = "partner"
 _recalls = table("recalls", column("id"), column("org_id"))
 _recall_items = table("recall_items", column("recall_id"), column("lot_id"))
 _CHUNK = 500
+#: The event fields that name a location an entry happened at, came from or went to.
+LOCATION_FIELDS = ("location", "to_location", "from_location", "supplier_location")
 
 
 def viewer_for_role(org_id: str, role: str) -> str | None:
@@ -47,6 +53,17 @@ def viewer_for_role(org_id: str, role: str) -> str | None:
 
 def own_locations(conn: Connection, org_id: str) -> set[str]:
     return set(conn.execute(select(Location.id).where(Location.org_id == org_id)).scalars())
+
+
+def concerns(envelope: Mapping[str, Any], viewer: str, own: set[str]) -> bool:
+    """Whether ``viewer`` (whose locations are ``own``) may see this log entry: it wrote
+    it, or the event is at, from or to one of its locations."""
+    if envelope.get("actor") == viewer:
+        return True
+    event = envelope.get("event")
+    if not isinstance(event, Mapping):
+        return False
+    return any(event.get(name) in own for name in LOCATION_FIELDS)
 
 
 def handled_lots(conn: Connection, org_id: str, lot_ids: Iterable[int]) -> set[int]:

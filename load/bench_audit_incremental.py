@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from ledger.config import Settings
+from ledger.keys import create_key
 from ledger.log import Ledger
 from load.bench_proofs import entry_leaves, store_leaves
 from load.ledger_fixtures import ORIGIN, event, supply_chain
@@ -97,6 +98,8 @@ def run_incremental(entries: int, new: int, *, quiet: bool) -> dict[str, object]
             if size != entries or root != compact.root():
                 raise RuntimeError("the stored log does not have the tree it was built with")
             key = ledger.verifier_key
+            # The log's entries answer only a regulator (auditor) or admin key.
+            api_key = create_key(ledger.engine, "farm", "regulator", "bench").secret
             state_path = Path(tmp) / "audit-state.json"
             save_audited_state(ledger, compact, state_path)
             append_new(ledger, new)
@@ -106,7 +109,7 @@ def run_incremental(entries: int, new: int, *, quiet: bool) -> dict[str, object]
         proc, base = serve(data_dir, url, Path(tmp) / "serve.log")
         try:
             began = time.perf_counter()
-            report = audit_url(base, key, state_path=state_path)
+            report = audit_url(base, key, state_path=state_path, api_key=api_key)
             seconds = time.perf_counter() - began
         finally:
             proc.terminate()

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from load.ledger_fixtures import database
-from verifier.audit import audit_url
+from verifier.audit import audit_url, http_fetch
 from verifier.errors import VerificationError
 from verifier.hashing import leaf_hash
 from verifier.note import VerifierKey
@@ -250,12 +250,16 @@ def _get(url: str, key: str | None = None) -> Any:
     return json.loads(body)
 
 
+def _regulator_key(demo: dict[str, Any]) -> str:
+    """The demo's regulator key: it reads every lot, and the log's entries."""
+    return str(next(v for k, v in demo["keys"].items() if k.endswith("/regulator")))
+
+
 def load_config(
     base: str, demo: dict[str, Any], receipts_dir: Path, think: float = 1.0
 ) -> dict[str, Any]:
     """What the locust users need, from the demo's output and the service's directory."""
-    keys = demo["keys"]
-    regulator = next(v for k, v in keys.items() if k.endswith("/regulator"))
+    regulator = _regulator_key(demo)
     products = _get(f"{base}/v1/products", regulator)
     demo_lots = []
     for code in sorted({code for codes in demo["lots"].values() for code in codes}):
@@ -266,7 +270,7 @@ def load_config(
     if not demo_lots:
         raise RunError("the demo's lots were not found through the API")
     return {
-        "keys": keys,
+        "keys": demo["keys"],
         "locations": _get(f"{base}/v1/locations", regulator),
         "products": products,
         "demo_lots": demo_lots,
@@ -398,8 +402,11 @@ class Audit:
         }
 
 
-def audit(base: str, receipts_dir: Path, state: Path, seeded: int) -> Audit:
-    """Verify the whole log from scratch and find every acknowledged receipt in it."""
+def audit(base: str, receipts_dir: Path, state: Path, seeded: int, api_key: str) -> Audit:
+    """Verify the whole log from scratch and find every acknowledged receipt in it.
+
+    The entries answer only a regulator or admin key: ``api_key`` is the demo's regulator's.
+    """
     began = time.monotonic()
     result = Audit()
     key_text = urllib.request.urlopen(f"{base}/v1/log/key", timeout=30).read().decode()  # noqa: S310
@@ -408,8 +415,7 @@ def audit(base: str, receipts_dir: Path, state: Path, seeded: int) -> Audit:
     entries: dict[int, bytes] = {}
 
     def fetch(url: str) -> bytes:
-        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - our service
-            body: bytes = response.read()
+        body = http_fetch(url, api_key=api_key)
         if "/v1/log/entries?" not in url:
             return body
         for entry in json.loads(body)["entries"]:
@@ -504,7 +510,11 @@ def run(args: argparse.Namespace) -> int:
                         "cores": os.cpu_count(),
                     }
                     checked = audit(
-                        base, receipts, Path(tmp) / "audit-state.json", demo["tree_size"]
+                        base,
+                        receipts,
+                        Path(tmp) / "audit-state.json",
+                        demo["tree_size"],
+                        _regulator_key(demo),
                     )
     except (RunError, OSError, subprocess.SubprocessError) as exc:
         print(f"python -m load run: {exc}", file=sys.stderr)

@@ -103,13 +103,15 @@ CASES: list[Case] = [
     ("GET", f"/v1/lots/{LETTUCE}/M1/label.pdf", lambda r: None, label_reader),
     ("GET", f"/v1/lots/{LETTUCE}/M1/label.zpl", lambda r: None, label_reader),
     ("POST", "/v1/labels/sheet", lambda r: {"lots": [f"{LETTUCE}/M1"]}, label_reader),
-    # The whole log in one file, for offline audits: the regulator (auditor) and the operator.
+    # The log's contents (every organisation's movements), in pages and in one file for
+    # offline audits: the regulator (auditor) and the operator.
+    ("GET", "/v1/log/entries", lambda r: None, only("admin", "regulator")),
     ("GET", "/v1/log/export", lambda r: None, only("admin", "regulator")),
 ]
+# The log's commitments: public, as a transparency log's are.
 PUBLIC = [
     "/v1/log/checkpoint",
     "/v1/log/key",
-    "/v1/log/entries",
     "/v1/log/proof/inclusion?index=0&size=1",
     "/v1/log/proof/consistency?first=1&second=1",
 ]

@@ -276,7 +276,9 @@ def test_page_sizes_are_bounded(
         client.get("/v1/recalls?limit=100000", key=api_keys.manager), 422, "validation-error"
     )
     assert body["errors"][0]["field"] == "limit"
-    body = _problem(client.get("/v1/log/entries?start=-1"), 422, "validation-error")
+    body = _problem(
+        client.get("/v1/log/entries?start=-1", key=api_keys.regulator), 422, "validation-error"
+    )
     assert body["errors"][0]["field"] == "start"
 
 

@@ -253,7 +253,8 @@ def test_farm_to_store(ledger: Ledger, client: ApiClient) -> None:  # noqa: F811
     verify_consistency(
         2, 20, old.root_hash, checkpoint.root_hash, [base64.b64decode(h) for h in proof["hashes"]]
     )
-    page = client.get("/v1/log/entries", params={"start": 4, "end": 8}).json()
+    assert client.get("/v1/log/entries", params={"start": 4, "end": 8}).status_code == 401
+    page = client.get("/v1/log/entries", params={"start": 4, "end": 8}, key=admin).json()
     assert [e["seq"] for e in page["entries"]] == [4, 5, 6, 7]
     for entry, receipt in zip(page["entries"], made["receipts"], strict=True):
         leaf = base64.b64decode(entry["leaf"])

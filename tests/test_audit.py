@@ -17,12 +17,13 @@ from ledger.db import is_sqlite
 from ledger.export import write_export
 from ledger.log import Ledger
 from ledger.signing import sign_checkpoint
-from tests.api_fixtures import serve
+from tests.api_fixtures import Keys, make_keys, serve
 from tests.conftest import SALAD, TOMATO, Events
 from verifier.audit import (
     LogAuditor,
     audit_export,
     audit_url,
+    check_checkpoint_url,
     http_fetch,
     load_state,
     trusted_checkpoint,
@@ -433,22 +434,28 @@ def served(demo: Ledger, settings: Settings) -> Iterator[str]:
     yield from serve(settings, workers=1)
 
 
-def recording(asked: list[str]) -> Callable[[str], bytes]:
+@pytest.fixture
+def reader(demo: Ledger) -> Keys:
+    """Keys of the demo's organisations, among them the regulator's, which reads entries."""
+    return make_keys(demo)
+
+
+def recording(asked: list[str], api_key: str) -> Callable[[str], bytes]:
     """The verifier's own HTTP client, noting each URL it asks for."""
 
     def fetch(url: str) -> bytes:
         asked.append(url)
-        return http_fetch(url)
+        return http_fetch(url, api_key=api_key)
 
     return fetch
 
 
 def test_url_audit_fetches_only_new_entries_and_resumes(
-    demo: Ledger, served: str, ev: Events, tmp_path: Path
+    demo: Ledger, served: str, reader: Keys, ev: Events, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
     asked: list[str] = []
-    fetch = recording(asked)
+    fetch = recording(asked, reader.regulator)
     # Interrupted after two pages: progress is kept.
     partial = audit_url(served, demo.verifier_key, state_path=state, page_size=4,
                         fetch=fetch, max_pages=2)  # fmt: skip
@@ -471,23 +478,59 @@ def test_url_audit_fetches_only_new_entries_and_resumes(
 
 
 def test_url_audit_catches_rewritten_history(
-    demo: Ledger, served: str, ev: Events, tmp_path: Path
+    demo: Ledger, served: str, reader: Keys, ev: Events, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
-    audit_url(served, demo.verifier_key, state_path=state)
+    audit_url(served, demo.verifier_key, state_path=state, api_key=reader.regulator)
     unlock(demo)
     rewrite_history(demo, 5, lambda event: event.update(quantity="3"))
     demo.append([ev.register("L9")], actor="farm")
     with pytest.raises(HistoryRewrittenError, match="not consistent"):
-        audit_url(served, demo.verifier_key, state_path=state)
+        audit_url(served, demo.verifier_key, state_path=state, api_key=reader.admin)
+    # The keyless check of the checkpoint alone (a witness's) catches it too.
+    with pytest.raises(HistoryRewrittenError, match="not consistent"):
+        check_checkpoint_url(served, demo.verifier_key, state_path=state)
 
 
-def test_url_audit_catches_a_changed_entry(demo: Ledger, served: str, tmp_path: Path) -> None:
+def test_url_audit_catches_a_changed_entry(
+    demo: Ledger, served: str, reader: Keys, tmp_path: Path
+) -> None:
     unlock(demo)
     tamper_byte(demo)
     with pytest.raises(ChainError) as caught:
-        audit_url(served, demo.verifier_key, state_path=tmp_path / "s.json")
+        audit_url(
+            served, demo.verifier_key, state_path=tmp_path / "s.json", api_key=reader.regulator
+        )
     assert caught.value.seq == 5
+
+
+def test_url_audit_needs_an_auditor_key_and_the_checkpoint_does_not(
+    demo: Ledger, served: str, reader: Keys, ev: Events, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    # No key: the server refuses the entries, naming the roles that read them.
+    with pytest.raises(OSError, match="401") as anonymous:
+        audit_url(served, demo.verifier_key, state_path=state)
+    assert "regulator (auditor) or admin API key" in str(anonymous.value)
+    # A retailer's manager sees its own lots, not the log's contents.
+    with pytest.raises(OSError, match="403") as manager:
+        audit_url(served, demo.verifier_key, state_path=state, api_key=reader.manager)
+    assert "a manager key may not read the log's contents" in str(manager.value)
+    assert reader.manager not in str(manager.value)  # the key is never in a message
+
+    # Without a key: the signed checkpoint, with nothing audited before to compare with ...
+    alone = check_checkpoint_url(served, demo.verifier_key, state_path=state)
+    size, root, _note = demo.latest_checkpoint()
+    assert (alone.tree_size, alone.root, alone.previous_size) == (size, root, None)
+    assert demo.verifier_key.key_id.hex() in alone.signers
+    assert not state.exists()  # nothing was audited entry by entry: no state written
+    # ... and after a keyed audit, its consistency with the size audited then.
+    audit_url(served, demo.verifier_key, state_path=state, api_key=reader.regulator)
+    demo.append([ev.register("L9")], actor="farm")
+    grown = check_checkpoint_url(served, demo.verifier_key, state_path=state)
+    assert (grown.previous_size, grown.tree_size) == (size, size + 1)
+    again = audit_url(served, demo.verifier_key, state_path=state, api_key=reader.regulator)
+    assert (again.previous_size, again.entries_checked) == (size, 1)
 
 
 def test_a_forged_checkpoint_is_tampering_and_another_logs_is_not(demo: Ledger) -> None:

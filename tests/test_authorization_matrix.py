@@ -46,9 +46,11 @@ PRIVATE: dict[str, dict[str, list[str]]] = {
 }
 OWN_LOT = {"north": "N-ONLY", "south": "S-ONLY"}
 SHARED = "SHARED"
-# Endpoints public by design (the transparency log, the resolver a QR code opens, the
-# provenance bundle cut from the log, health and docs): no key, and not scoped.
-PUBLIC = re.compile(r"^/(v1/log/|01/|v1/lots/\{gtin\}/\{lot\}/bundle$|healthz|readyz|$)")
+# Endpoints public by design (the transparency log's commitments: checkpoint, key, proofs
+# and leaf lookup; the resolver a QR code opens; health and docs): no key, and not scoped.
+PUBLIC = re.compile(r"^/(v1/log/(checkpoint|key|proof/|leaf)|01/|healthz|readyz|$)")
+# The log's contents, every organisation's movements: the auditor role and the operator.
+LOG_CONTENTS = {"/v1/log/entries": ("admin", "regulator"), "/v1/log/export": ("admin", "regulator")}
 # Shared directories every role reads: they name every organisation's locations.
 DIRECTORY = {"/v1/locations", "/v1/products", "/v1/products/{gtin}"}
 # Reads of one lot: 200 for a lot the caller handled, 404 for one it never did.
@@ -57,6 +59,7 @@ LOT_READS = {
     "/v1/lots/{gtin}/{lot}/status": ("manager", "store", "regulator"),
     "/v1/lots/{gtin}/{lot}/stock": ("manager", "store", "regulator"),
     "/v1/lots/{gtin}/{lot}/events": ("manager", "store", "regulator"),
+    "/v1/lots/{gtin}/{lot}/bundle": ("manager", "store", "regulator"),
     "/v1/lots/{gtin}/{lot}/label.zpl": ("admin", "manager", "store", "regulator"),
     "/v1/trace": ("manager", "regulator"),
     "/v1/trace/export.{fmt}": ("manager", "regulator"),
@@ -235,7 +238,8 @@ def test_every_role_every_lot(world: World, org: str) -> None:
                 where = (role, whose, method, url)
                 assert r.status_code != 500, (*where, r.text)
                 assert r.status_code in _documented(op) | {200}, (*where, r.status_code, r.text)
-                if not sees_all and not PUBLIC.match(path):
+                reads_log = role in LOG_CONTENTS.get(path, ())
+                if not sees_all and not reads_log and not PUBLIC.match(path):
                     leaked = _leaks(r.text, other, path, url + json.dumps(body))
                     assert not leaked, (*where, leaked, r.text[:500])
                 if path in LOT_READS and method == "GET":
@@ -247,6 +251,8 @@ def test_every_role_every_lot(world: World, org: str) -> None:
                     else:
                         expected = 404
                     assert r.status_code == expected, (*where, r.status_code, r.text[:300])
+                if path in LOG_CONTENTS:
+                    assert r.status_code == (200 if reads_log else 403), (*where, r.text[:300])
                 if path in STOCK_READS and role in ("manager", "store"):
                     assert r.status_code == (404 if whose == "other" else 200), where
                 if path == "/v1/events" and role in ("manager", "store"):

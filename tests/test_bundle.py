@@ -72,7 +72,12 @@ def mutations(bundle: dict[str, Any]) -> list[tuple[str, Mutation]]:
         out.append((name, fn))
 
     add("format", lambda b: b.update(format="lotledger-export"))
-    add("version", lambda b: b.update(version=2))
+    add("version", lambda b: b.update(version=3))
+    add("version 1 with a scope", lambda b: b.update(version=1))
+    add("version as text", lambda b: b.update(version="2"))
+    add("no scope", lambda b: b.pop("scope"))
+    add("scope of nobody", lambda b: b.update(scope="visible to "))
+    add("scope not a sentence", lambda b: b.update(scope="everything"))
     add("extra field", lambda b: b.update(extra=1))
     add("missing field", lambda b: b.pop("key_id"))
     add("origin", lambda b: b.update(origin="evil.example/log"))

@@ -16,7 +16,7 @@ import pytest
 from api.app import create_app
 from ledger.config import Settings
 from ledger.log import Ledger
-from tests.api_fixtures import serve
+from tests.api_fixtures import make_keys, serve
 from tests.conftest import Events
 from verifier import wire
 from verifier.errors import FormatError
@@ -61,11 +61,14 @@ def test_the_openapi_document_publishes_the_wire_schemas(grown: Ledger) -> None:
 
 def test_a_real_server_answers_in_the_wire_format(grown: Ledger, served: str) -> None:
     key = grown.verifier_key
+    regulator = {"Authorization": f"Bearer {make_keys(grown).regulator}"}
     assert httpx.get(f"{served}/v1/log/key").text.strip() == str(key)
     checkpoint = verify_checkpoint(httpx.get(f"{served}/v1/log/checkpoint").text, key)
     assert checkpoint.size == 7
 
-    raw = httpx.get(f"{served}/v1/log/entries", params={"start": 2, "end": 6}).content
+    raw = httpx.get(
+        f"{served}/v1/log/entries", params={"start": 2, "end": 6}, headers=regulator
+    ).content
     assert valid(wire.ENTRIES_PAGE_SCHEMA, raw)
     page = wire.parse_entries_page(raw, 2, 6)
     stored = grown.entries(2, 6)

@@ -29,9 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST_ORIGIN = default_origin()
 
 
-def run(home: Path, tool: str, *args: object) -> subprocess.CompletedProcess[str]:
+def run(
+    home: Path, tool: str, *args: object, api_key: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``tool`` with ``home`` as HOME; ``api_key`` in ``LOTLEDGER_API_KEY`` when given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOTLEDGER_")}
     env["HOME"] = str(home)
+    if api_key is not None:
+        env["LOTLEDGER_API_KEY"] = api_key
     return subprocess.run(
         [str(BIN / tool), *map(str, args)],
         capture_output=True,
@@ -58,6 +63,17 @@ def supplier_key(base: str, admin: str) -> str:
     field = {"id": "farm-field-1", "org_id": "farm", "name": "Field 1", "kind": "farm"}
     assert httpx.post(f"{base}/v1/locations", json=field, headers=auth).status_code == 201
     made = httpx.post(f"{base}/v1/keys", json={"org_id": "farm", "role": "supplier"}, headers=auth)
+    assert made.status_code == 201, made.text
+    return str(made.json()["secret"])
+
+
+def regulator_key(base: str, admin: str) -> str:
+    """A food agency and its regulator's key (the auditor role), made by the operator."""
+    auth = {"Authorization": f"Bearer {admin}"}
+    org = {"id": "agency", "name": "Food Safety Agency"}
+    assert httpx.post(f"{base}/v1/organisations", json=org, headers=auth).status_code == 201
+    body = {"org_id": "agency", "role": "regulator"}
+    made = httpx.post(f"{base}/v1/keys", json=body, headers=auth)
     assert made.status_code == 201, made.text
     return str(made.json()["secret"])
 
@@ -106,16 +122,40 @@ def test_regulator_audits_repeatedly_catches_a_changed_entry_and_a_second_deploy
         farm = supplier_key(base, first["admin_key"])
         register(base, farm, [f"A{i}" for i in range(12)])
 
-        audit = run(home, "lotledger-verify", "log", base, "--key", key)
+        regulator = regulator_key(base, first["admin_key"])
+
+        # Without an API key: what anyone may check, the signed checkpoint, and a plain
+        # word that the entries were not audited (exit 2).
+        keyless = run(home, "lotledger-verify", "log", base, "--key", key)
+        assert keyless.returncode == 2, keyless.stdout + keyless.stderr
+        assert f"CHECKPOINT ONLY log {HOST_ORIGIN}: 12 entries" in keyless.stdout
+        assert "signature verified; no earlier audit to compare with" in keyless.stdout
+        assert "the entries were not audited" in keyless.stderr
+        assert "--api-key KEY or set LOTLEDGER_API_KEY" in keyless.stderr
+        # A supplier's key is not an auditor's: the server's refusal, in its words.
+        supplier = run(home, "lotledger-verify", "log", base, "--key", key, "--api-key", farm)
+        assert supplier.returncode == 2
+        assert "403" in supplier.stderr
+        assert "regulator (auditor) or admin API key" in supplier.stderr
+        assert farm not in supplier.stdout + supplier.stderr
+
+        audit = run(home, "lotledger-verify", "log", base, "--key", key, "--api-key", regulator)
         assert audit.returncode == 0, audit.stderr
         assert f"VERIFIED log {HOST_ORIGIN}: 12 entries" in audit.stdout
+        assert regulator not in audit.stdout + audit.stderr
         kid = key.split("+")[1]
         saved = home / ".lotledger-verify" / f"{HOST_ORIGIN.replace('/', '_')}+{kid}.json"
         assert saved.exists()
 
-        # More events; the repeat audit checks consistency and fetches only the new ones.
+        # More events; the keyless check sees the log still extends what was audited ...
         register(base, farm, ["B1", "B2", "B3"])
-        again = run(home, "lotledger-verify", "log", base, "--key", key)
+        keyless = run(home, "lotledger-verify", "log", base, "--key", key)
+        assert keyless.returncode == 2
+        assert "15 entries" in keyless.stdout
+        assert "consistent with the size 12 audited before" in keyless.stdout
+        # ... and the repeat audit (the key from the environment this time) checks
+        # consistency and fetches only the new entries.
+        again = run(home, "lotledger-verify", "log", base, "--key", key, api_key=regulator)
         assert again.returncode == 0, again.stderr
         assert "15 entries" in again.stdout
         assert "3 entries re-hashed and chained" in again.stdout
@@ -126,16 +166,17 @@ def test_regulator_audits_repeatedly_catches_a_changed_entry_and_a_second_deploy
         register(base, farm, ["C1"])
         # A plain repeat audit checks only what is new: it cannot see the change (the
         # README says so) ...
-        plain = run(home, "lotledger-verify", "log", base, "--key", key)
+        plain = run(home, "lotledger-verify", "log", base, "--key", key, api_key=regulator)
         assert plain.returncode == 0, plain.stderr
         assert "1 entries re-hashed" in plain.stdout
         # ... a recheck of a sample (here as large as the log: every entry) catches it.
         register(base, farm, ["C2"])
-        recheck = run(home, "lotledger-verify", "log", base, "--key", key, "--recheck", 100)
+        recheck = run(home, "lotledger-verify", "log", base, "--key", key, "--recheck", 100,
+                      api_key=regulator)  # fmt: skip
         assert recheck.returncode == 1, recheck.stdout + recheck.stderr
         assert "entry 4 was changed after it was audited" in recheck.stderr
         assert "Error" not in recheck.stderr
-        full = run(home, "lotledger-verify", "log", base, "--key", key, "--full")
+        full = run(home, "lotledger-verify", "log", base, "--key", key, "--full", api_key=regulator)
         assert full.returncode == 1
         assert "entry 4" in full.stderr
         assert "hash chain" in full.stderr
@@ -152,13 +193,15 @@ def test_regulator_audits_repeatedly_catches_a_changed_entry_and_a_second_deploy
             register(base, farm, ["X1", "X2"])
             # Pointed at the second service with the first one's key: a message that
             # names both logs and keys and says what to do, exit 2 (not tampering).
-            wrong = run(home, "lotledger-verify", "log", base, "--key", key)
+            auditor = regulator_key(base, second["admin_key"])
+            wrong = run(home, "lotledger-verify", "log", base, "--key", key, api_key=auditor)
             assert wrong.returncode == 2
             assert "ledger.second.example/log" in wrong.stderr
             assert HOST_ORIGIN in wrong.stderr
             assert other_key.split("+")[1] in wrong.stderr
             assert "--key" in wrong.stderr
-            audit = run(home, "lotledger-verify", "log", base, "--key", other_key)
+            audit = run(home, "lotledger-verify", "log", base, "--key", other_key,
+                        "--api-key", second["admin_key"])  # fmt: skip
             assert audit.returncode == 0, audit.stderr
             assert "VERIFIED log ledger.second.example/log: 2 entries" in audit.stdout
         states = sorted(p.name for p in (home / ".lotledger-verify").iterdir())

@@ -17,12 +17,11 @@ import pytest
 
 from ledger.log import Ledger
 from ledger.tiles import TileStore, sync_directory
-from tests.api_fixtures import Keys, api_keys  # noqa: F401 - fixture
+from tests.api_fixtures import Keys, api_keys, free_port  # noqa: F401 - fixture
 from tests.conftest import Events
-from tests.api_fixtures import free_port
 from tests.test_tiles import SIZE, grow, served_tiles, tiled  # noqa: F401 - fixtures
-from verifier.audit import http_fetch
 from verifier.cli import main as verify
+from verifier.http import http_fetch
 from verifier.tile_audit import audit_tiles, consistency_from_tiles
 from verifier.tiles import TileHashes
 
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def recording(asked: list[str], api_key: str) -> Callable[[str], bytes]:
     def fetch(url: str) -> bytes:
         asked.append(url.split("/", 3)[3])
-        return http_fetch(url, {"Authorization": f"Bearer {api_key}"})
+        return http_fetch(url, api_key=api_key)
 
     return fetch
 

@@ -16,10 +16,9 @@ import pytest
 from ledger.config import Settings
 from ledger.log import Ledger
 from ledger.tiles import sync_directory
-from tests.api_fixtures import ApiClient, Keys, api_keys, client  # noqa: F401 - fixtures
+from tests.api_fixtures import ApiClient, Keys, api_keys, client, serve  # noqa: F401 - fixtures
 from tests.conftest import Events
 from tests.oracle import leaf_hash, mth
-from tests.api_fixtures import serve
 from verifier.errors import FormatError
 from verifier.note import verify_checkpoint
 from verifier.tiles import (

@@ -95,4 +95,3 @@ def test_no_checkpointer_where_there_is_no_wal(tmp_path: Path, database_url: str
         assert ledger.checkpointer is None
     finally:
         ledger.close()
-

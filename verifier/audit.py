@@ -44,10 +44,8 @@ import re
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -69,6 +67,7 @@ from verifier.errors import (
 )
 from verifier.export import ExportCheckpoint, read_export
 from verifier.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash
+from verifier.http import Fetch, http_fetch, http_fetcher
 from verifier.note import Checkpoint, VerifierKey, parse_note, verify_checkpoint
 from verifier.proofs import verify_consistency, verify_inclusion
 from verifier.wire import (
@@ -82,13 +81,16 @@ __all__ = [
     "STATE_FORMAT",
     "AuditReport",
     "AuditState",
+    "CheckpointReport",
     "LogAuditor",
     "Progress",
     "audit_export",
     "audit_url",
+    "check_checkpoint_url",
     "conclude",
     "describe_signers",
     "http_fetch",
+    "http_fetcher",
     "load_state",
     "resume_auditor",
     "save_state",
@@ -678,35 +680,6 @@ def _frontier_at(state: AuditState) -> list[bytes]:
     )
 
 
-Fetch = Callable[[str], bytes]
-
-
-def http_fetch(url: str, headers: Mapping[str, str] | None = None) -> bytes:
-    """GET ``url`` (with ``headers``, for example an API key); ``OSError`` in words."""
-    if not url.startswith(("http://", "https://")):
-        raise FormatError(f"{url}: only http and https URLs can be audited")
-    sent = {"User-Agent": "lotledger-verify/1", **(headers or {})}
-    request = urllib.request.Request(url, headers=sent)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - checked above
-            return response.read()  # type: ignore[no-any-return]
-    except urllib.error.HTTPError as exc:
-        detail = _problem_detail(exc.read(4096))
-        raise OSError(f"the server answered {exc.code} {exc.reason} to {url}{detail}") from None
-    except urllib.error.URLError as exc:
-        raise OSError(f"cannot reach {url}: {exc.reason}") from None
-    except TimeoutError:
-        raise OSError(f"no answer from {url} within 60 s") from None
-
-
-def _problem_detail(body: bytes) -> str:
-    try:
-        detail = json.loads(body).get("detail")
-    except (ValueError, AttributeError):
-        return ""
-    return f": {detail}" if isinstance(detail, str) else ""
-
-
 def describe_signers(note: str) -> str:
     """Who signed a checkpoint note, in words: its origin line and each signer's key id."""
     try:
@@ -758,8 +731,9 @@ def audit_url(
     key: VerifierKey,
     *,
     state_path: Path,
+    api_key: str | None = None,
     page_size: int = 1000,
-    fetch: Fetch = http_fetch,
+    fetch: Fetch | None = None,
     progress: Progress | None = None,
     max_pages: int | None = None,
     recheck: int = 0,
@@ -777,9 +751,15 @@ def audit_url(
     checks each against the tree verified before (its inclusion proof to the saved
     checkpoint's root); ``full`` re-reads and re-hashes all of them and compares the
     tree they make with the saved one. Either catches an old entry changed since.
+
+    The entries answer only a regulator or admin key: ``api_key`` (sent as a bearer
+    token by the default ``fetch``); without one the server refuses the first page
+    (``check_checkpoint_url`` is the audit a reader without a key can do).
     """
     began = time.monotonic()
     base = base_url.rstrip("/")
+    if fetch is None:
+        fetch = http_fetcher(api_key)
     note = fetch(f"{base}/v1/log/checkpoint").decode("utf-8", "replace")
     checkpoint = trusted_checkpoint(note, key, f"the server's latest checkpoint ({base})")
     state = load_state(state_path, key)
@@ -860,6 +840,43 @@ def conclude(
         None if previous is None else previous.checkpoint_size,
         time.monotonic() - began,
         rechecked=rechecked,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointReport:
+    """A keyless check of a live log: its latest checkpoint is signed by the trusted key
+    and (with a previous audit's state) consistent with the checkpoint audited before."""
+
+    origin: str
+    tree_size: int
+    root: bytes
+    signers: str
+    previous_size: int | None
+
+
+def check_checkpoint_url(
+    base_url: str, key: VerifierKey, *, state_path: Path, fetch: Fetch = http_fetch
+) -> CheckpointReport:
+    """What anyone may check of a live log without an API key (a witness's check).
+
+    GET ``/v1/log/checkpoint`` and verify its signature; with a previous audit's state,
+    GET ``/v1/log/proof/consistency`` and check that the log extends the checkpoint
+    audited then (``HistoryRewrittenError`` if not). The state file is read, never
+    written: it records what was audited entry by entry, and no entry was read here.
+    """
+    base = base_url.rstrip("/")
+    note = fetch(f"{base}/v1/log/checkpoint").decode("utf-8", "replace")
+    checkpoint = trusted_checkpoint(note, key, f"the server's latest checkpoint ({base})")
+    state = load_state(state_path, key)
+    if state is not None:
+        _check_extends(base, fetch, state, checkpoint)
+    return CheckpointReport(
+        key.name,
+        checkpoint.size,
+        checkpoint.root_hash,
+        describe_signers(note),
+        None if state is None else state.checkpoint_size,
     )
 
 

@@ -1,19 +1,24 @@
-"""Provenance bundles (``lotledger-bundle``, version 1): parsed only by ``Bundle.from_json``.
+"""Provenance bundles (``lotledger-bundle``, version 2): parsed only by ``Bundle.from_json``.
 
 A bundle is one JSON object (UTF-8)::
 
     {
       "format": "lotledger-bundle",
-      "version": 1,
+      "version": 2,
       "origin": "<the log's origin line>",
       "key_id": "<8 hex digits: the log's verifier key ID>",
       "lot": {"gtin": "<14 digits>", "lot": "<lot code>"},
+      "scope": "full" | "visible to <organisation id>",
       "checkpoint": "<C2SP signed checkpoint note, tree size N>",
       "entries": [
         {"seq": <int>, "leaf": "<base64 leaf bytes>", "proof": ["<base64 32-byte hash>", ...]},
         ...
       ]
     }
+
+``scope`` says whose view of the lot's trace the entries are: ``full`` (a regulator's:
+every entry of the trace) or ``visible to ORG`` (only the entries that organisation may
+see). Version 1 (the same object without ``scope``) is still read; its scope is unstated.
 
 Invariants, checked on construction (``FormatError`` names the field): exactly
 these keys; ``entries`` non-empty, sorted by strictly increasing ``seq``, every
@@ -56,14 +61,20 @@ __all__ = [
     "BundleEntry",
     "VerifiedEntry",
     "VerifiedProvenance",
+    "describe_scope",
     "event_lots",
     "render_timeline",
     "verify_bundle",
 ]
 
 FORMAT = "lotledger-bundle"
-VERSION = 1
-_KEYS = {"format", "version", "origin", "key_id", "lot", "checkpoint", "entries"}
+VERSION = 2
+#: Versions ``Bundle.from_json`` reads: 1 has no ``scope``.
+READABLE_VERSIONS = (1, 2)
+FULL_SCOPE = "full"
+VISIBLE_TO = "visible to "
+_KEYS_V1 = {"format", "version", "origin", "key_id", "lot", "checkpoint", "entries"}
+_KEYS = {*_KEYS_V1, "scope"}
 _ENVELOPE_KEYS = {"actor", "event", "prev", "recorded_at", "seq"}
 
 
@@ -83,6 +94,8 @@ class Bundle:
     checkpoint_note: str
     checkpoint: Checkpoint
     entries: tuple[BundleEntry, ...]
+    #: ``"full"``, ``"visible to ORG"``, or None for a version 1 bundle (scope unstated).
+    scope: str | None = None
 
     @classmethod
     def from_json(cls, data: str | bytes) -> Bundle:
@@ -95,10 +108,18 @@ class Bundle:
             raise FormatError("bundle must be a JSON object")
         if obj.get("format") != FORMAT:
             raise FormatError(f"not a Lotledger bundle (format {obj.get('format')!r})")
-        if obj.get("version") != VERSION:
-            raise FormatError(f"bundle version {obj.get('version')!r} is not supported")
-        if set(obj) != _KEYS:
-            raise FormatError(f"bundle fields must be exactly {sorted(_KEYS)}, got {sorted(obj)}")
+        version = obj.get("version")
+        if type(version) is not int or version not in READABLE_VERSIONS:
+            raise FormatError(
+                f"bundle version {version!r} is not supported (this verifier reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))})"
+            )
+        keys = _KEYS if version >= 2 else _KEYS_V1
+        if set(obj) != keys:
+            raise FormatError(
+                f"bundle version {version} fields must be exactly {sorted(keys)}, got {sorted(obj)}"
+            )
+        scope = _scope(obj["scope"]) if version >= 2 else None
         origin = _string(obj["origin"], "origin")
         key_id = _string(obj["key_id"], "key_id")
         if len(key_id) != 8 or any(c not in "0123456789abcdef" for c in key_id):
@@ -126,7 +147,16 @@ class Bundle:
                     " (entries are sorted by seq, each once)"
                 )
             entries.append(entry)
-        return cls(origin, bytes.fromhex(key_id), (gtin, code), note, checkpoint, tuple(entries))
+        return cls(
+            origin, bytes.fromhex(key_id), (gtin, code), note, checkpoint, tuple(entries), scope
+        )
+
+
+def _scope(value: object) -> str:
+    scope = _string(value, "scope")
+    if scope != FULL_SCOPE and not (scope.startswith(VISIBLE_TO) and scope[len(VISIBLE_TO) :]):
+        raise FormatError(f'scope must be "full" or "visible to <organisation>", got {scope!r}')
+    return scope
 
 
 def _string(value: object, where: str) -> str:
@@ -219,6 +249,7 @@ class VerifiedProvenance:
     tree_size: int
     root_hash: bytes
     entries: tuple[VerifiedEntry, ...]
+    scope: str | None = None
 
 
 def event_lots(event: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -283,7 +314,25 @@ def verify_bundle(bundle: Bundle, key: VerifierKey) -> VerifiedProvenance:
     if not any(bundle.lot in event_lots(e.event) for e in verified):
         raise LotNotFoundError(f"no entry in the bundle names lot {bundle.lot[0]}/{bundle.lot[1]}")
     return VerifiedProvenance(
-        bundle.origin, bundle.lot, checkpoint.size, checkpoint.root_hash, tuple(verified)
+        bundle.origin,
+        bundle.lot,
+        checkpoint.size,
+        checkpoint.root_hash,
+        tuple(verified),
+        bundle.scope,
+    )
+
+
+def describe_scope(scope: str | None) -> str:
+    """Whose view of the lot's trace a bundle holds, in words."""
+    if scope is None:
+        return "unstated (a version 1 bundle)"
+    if scope == FULL_SCOPE:
+        return "full (every entry of the lot's trace)"
+    org = scope[len(VISIBLE_TO) :]
+    return (
+        f"visible to {org} (only the entries {org} may see: its own and those at, from or "
+        "to its locations; other organisations' entries are left out, not missing)"
     )
 
 
@@ -336,6 +385,7 @@ def render_timeline(provenance: VerifiedProvenance) -> str:
         f"Provenance of lot {gtin}/{lot}",
         f"log {provenance.origin}, signed tree size {provenance.tree_size}, "
         f"root {provenance.root_hash.hex()}",
+        f"scope: {describe_scope(provenance.scope)}",
         "",
     ]
     for e in provenance.entries:

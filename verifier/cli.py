@@ -4,6 +4,8 @@ Subcommands::
 
     lotledger-verify bundle FILE --key KEY
     lotledger-verify log (URL | EXPORT) --key KEY [--state FILE] [--page-size N] [--quiet]
+                     [--api-key KEY]             (URL: a regulator or admin API key; or
+                                                  env LOTLEDGER_API_KEY)
                      [--recheck N | --full]      (URL, with the state of an earlier audit)
     lotledger-verify log (URL | DIR) --tiles --key KEY [--api-key KEY] [--state FILE]
                                      (C2SP tlog-tiles: ours, a static mirror, a directory;
@@ -19,18 +21,27 @@ Subcommands::
 one. Exit status: 0 verified; 1 only for proven tampering or inconsistency (the
 message names the first bad entry, the check, what was expected and what was
 found); 2 for usage errors, a key or log that is not the one trusted, and input
-that cannot be read or reached or is not in the expected format.
+that cannot be read or reached or is not in the expected format. ``log URL`` without
+an API key checks what is public (the checkpoint's signature, and its consistency with
+the saved state), prints ``CHECKPOINT ONLY``, and exits 2: the entries were not audited.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from verifier.audit import Progress, audit_export, audit_url, state_path_for
+from verifier.audit import (
+    Progress,
+    audit_export,
+    audit_url,
+    check_checkpoint_url,
+    state_path_for,
+)
 from verifier.bundle import Bundle, render_timeline, verify_bundle
 from verifier.errors import (
     EncodingError,
@@ -51,6 +62,8 @@ from verifier.witness import Witness, serve
 __all__ = ["main"]
 
 OK, FAILED, USAGE = 0, 1, 2
+#: Where ``log URL`` finds the API key when ``--api-key`` is not given.
+API_KEY_ENV = "LOTLEDGER_API_KEY"
 DEFAULT_STATE = Path.home() / ".lotledger-verify"
 
 
@@ -105,17 +118,18 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also re-read and re-hash every already-audited entry",
     )
+    p.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help=f"a regulator or admin API key, to read a server's entries or entry tiles "
+        f"(default: env {API_KEY_ENV}); without one only the checkpoint is checked",
+    )
     p.add_argument("--page-size", type=int, default=1000, help="entries per request (URL)")
     p.add_argument(
         "--tiles",
         action="store_true",
         help="audit through the C2SP tlog-tiles (/checkpoint, /tile/...): a server, a static "
         "mirror or a `lotledger tiles sync` directory (detected when there is no /v1/log API)",
-    )
-    p.add_argument(
-        "--api-key",
-        help="an admin or regulator key, sent for the entry bundles (/tile/entries/...) that "
-        "the service shows only to those roles",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -178,15 +192,19 @@ def _cmd_log(args: argparse.Namespace) -> int:
             args.source,
             key,
             state_path=args.state or state_path_for(DEFAULT_STATE, key),
-            api_key=args.api_key,
+            api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
             progress=progress,
         )
     elif args.source.startswith(("http://", "https://")):
         state = args.state or state_path_for(DEFAULT_STATE, key)
+        api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+        if api_key is None:
+            return _checkpoint_only(args.source, key, state)
         report = audit_url(
             args.source,
             key,
             state_path=state,
+            api_key=api_key,
             page_size=args.page_size,
             progress=progress,
             recheck=args.recheck,
@@ -225,6 +243,25 @@ def _cmd_log(args: argparse.Namespace) -> int:
         f"({report.seconds:.2f}s)"
     )
     return OK
+
+
+def _checkpoint_only(source: str, key: VerifierKey, state: Path) -> int:
+    """The keyless check of a live log: say what was verified, and that the entries were not."""
+    report = check_checkpoint_url(source, key, state_path=state)
+    since = (
+        f"; consistent with the size {report.previous_size} audited before"
+        if report.previous_size is not None
+        else "; no earlier audit to compare with"
+    )
+    print(
+        f"CHECKPOINT ONLY log {report.origin}: {report.tree_size} entries, root "
+        f"{report.root.hex()}; {report.signers}: signature verified{since}"
+    )
+    return _say(
+        "lotledger-verify: the entries were not audited: reading a log's entries needs a "
+        f"regulator (auditor) or admin API key; pass --api-key KEY or set {API_KEY_ENV}",
+        USAGE,
+    )
 
 
 def _cmd_recall(args: argparse.Namespace) -> int:

@@ -20,11 +20,9 @@ from pathlib import Path
 
 from verifier.audit import (
     AuditReport,
-    Fetch,
     LogAuditor,
     Progress,
     conclude,
-    http_fetch,
     load_state,
     resume_auditor,
     save_state,
@@ -33,6 +31,7 @@ from verifier.audit import (
 )
 from verifier.errors import FormatError, HistoryRewrittenError, ProofError
 from verifier.hashing import node_hash
+from verifier.http import Fetch, http_fetch
 from verifier.note import Checkpoint, VerifierKey
 from verifier.proofs import verify_consistency
 from verifier.tiles import CHECKPOINT_PATH, Tile, TileHashes, decode_bundle, entry_bundles
@@ -61,13 +60,11 @@ def tile_reader(prefix: str, *, api_key: str | None = None, fetch: Fetch | None 
 
         return read_file
     base = prefix.rstrip("/")
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-
     def read_url(path: str) -> bytes:
         url = f"{base}/{path}"
         if fetch is not None:
             return fetch(url)
-        return http_fetch(url, headers if path.startswith("tile/entries/") else None)
+        return http_fetch(url, api_key=api_key if path.startswith("tile/entries/") else None)
 
     return read_url
 

@@ -1,7 +1,8 @@
 """``GET /v1/lots/{gtin}/{lot}/bundle``: a lot's provenance bundle, for offline verification.
 
-Public, as the log it is cut from is: a bundle holds entries anyone can read at
-``/v1/log/entries``, arranged so that one file proves one lot's provenance
+A bundle follows the visibility rule (``ledger.visibility``), as a trace does: a lot the
+caller may not see is not found, a regulator's bundle is ``full``, an organisation's holds
+only the entries it may see and says so in its ``scope``. One file proves what it holds
 (``lotledger-verify bundle FILE --key KEY``; the format is in the README).
 """
 
@@ -13,9 +14,9 @@ from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from api.deps import LedgerDep
+from api.deps import LedgerDep, ReaderKey, viewer_of
 from api.errors import ApiError
-from api.routers import problems
+from api.routers import AUTH, problems
 from ledger.export import lot_bundle
 from verifier.gs1 import IdentifierError, validate_gtin, validate_lot
 
@@ -25,21 +26,24 @@ router = APIRouter(tags=["verification"])
 @router.get(
     "/v1/lots/{gtin}/{lot}/bundle",
     responses={
-        200: {"description": "A lotledger-bundle, version 1 (see the README)"},
-        **problems(400, 404),
+        200: {"description": "A lotledger-bundle, version 2 (see the README)"},
+        **problems(400, *AUTH, 404),
     },
 )
 async def get_bundle(
     ledger: LedgerDep,
+    key: ReaderKey,
     gtin: Annotated[str, Path(examples=["09506000134352"])],
     lot: Annotated[str, Path(examples=["L2311A"])],
 ) -> Any:
-    """Every entry of the lot's trace (backward to its origins, forward to where it went),
-    each with its leaf bytes and its inclusion proof to the latest signed checkpoint.
-    At most 10,000 entries (400 beyond: audit the log export instead). Public."""
+    """The entries of the lot's trace (backward to its origins, forward to where it went)
+    that the caller may see, each with its leaf bytes and its inclusion proof to the latest
+    signed checkpoint; `scope` is `full` for a regulator, `visible to ORG` otherwise (the
+    entries ORG wrote or that are at, from or to its locations). 404 for a lot the caller
+    may not see. At most 10,000 entries (400 beyond: audit the log export instead)."""
     try:
         gtin, lot = validate_gtin(gtin), validate_lot(lot)
     except IdentifierError as exc:
         raise ApiError(400, "invalid-identifier", str(exc)) from exc
-    bundle = await run_in_threadpool(lot_bundle, ledger, gtin, lot)
+    bundle = await run_in_threadpool(lot_bundle, ledger, gtin, lot, viewer=viewer_of(key))
     return JSONResponse(bundle)

@@ -1,4 +1,9 @@
-"""The public log endpoints, unauthenticated as a transparency log's are, and the export.
+"""The log endpoints: its commitments public, as a transparency log's are; its contents not.
+
+The checkpoint, the log's key, inclusion and consistency proofs and the leaf lookup by
+hash answer anyone: a witness, or anyone, can check the log never forked without seeing
+what is in it. The entries and the export are every organisation's movements: they answer
+only a regulator (the auditor role) or admin key (``api.deps.LogReaderKey``).
 
 Every answer's wire format is defined once, in ``verifier.wire`` (JSON Schema, encoder
 and the verifier's parser) and ``verifier.export`` (the export): these routes answer
@@ -15,7 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from api.deps import AdminOrRegulatorKey, LedgerDep
+from api.deps import LedgerDep, LogReaderKey
 from api.errors import ApiError
 from api.routers import problems
 from api.schemas import LeafIndexOut
@@ -60,16 +65,20 @@ def verifier_key(ledger: LedgerDep) -> PlainTextResponse:
 @router.get(
     "/entries",
     response_class=Response,
-    responses={**_json(wire.ENTRIES_PAGE_SCHEMA, "a page of entries"), **problems(400, 422)},
+    responses={
+        **_json(wire.ENTRIES_PAGE_SCHEMA, "a page of entries"),
+        **problems(400, 401, 403, 422),
+    },
 )
 def entries(
     ledger: LedgerDep,
+    _key: LogReaderKey,
     start: Size = 0,
     end: Annotated[int | None, Query(ge=0, le=2**62, description="exclusive")] = None,
 ) -> Response:
     """Entries [start, end) with their exact leaf bytes (base64), and the log's `tree_size`.
     At most 1000 a page: the answer stops early at that limit or at the tree size; ask again
-    from the last seq + 1."""
+    from the last seq + 1. Regulator and admin keys."""
     size = ledger.size()
     if start > size:
         raise ApiError(400, "invalid-range", f"start {start} is beyond the log's size {size}")
@@ -118,7 +127,7 @@ def consistency(ledger: LedgerDep, first: Size, second: Size) -> Response:
 )
 def export(
     ledger: LedgerDep,
-    _key: AdminOrRegulatorKey,
+    _key: LogReaderKey,
     start: Annotated[
         int, Query(alias="from", ge=0, le=2**62, description="first entry (default 0)")
     ] = 0,

@@ -35,7 +35,7 @@ LINKS: tuple[tuple[str, str, str], ...] = (
     ("ready", "/readyz", "Readiness: database, migrations, signing key"),
     ("checkpoint", "/v1/log/checkpoint", "The log's latest signed checkpoint"),
     ("log_key", "/v1/log/key", "The log's verifier key"),
-    ("log_entries", "/v1/log/entries", "The log's entries (public)"),
+    ("log_entries", "/v1/log/entries", "The log's entries (regulator and admin keys)"),
 )
 
 

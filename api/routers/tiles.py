@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from api.deps import AdminOrRegulatorKey, LedgerDep
+from api.deps import LedgerDep, LogReaderKey
 from api.errors import ApiError
 from api.routers import problems
 from ledger.tiles import TileStore
@@ -91,7 +91,7 @@ def checkpoint(ledger: LedgerDep) -> Response:
     response_class=Response,
     responses={200: _BINARY, **problems(401, 403, 404)},
 )
-def entries(request: Request, _key: AdminOrRegulatorKey, tile: TilePath) -> Response:
+def entries(request: Request, _key: LogReaderKey, tile: TilePath) -> Response:
     """Entry bundle N: entries 256N to 256N+255 (or the first W), each a big-endian uint16
     length and the entry's exact leaf bytes. The log's contents: admin and regulator keys."""
     return _answer(request, _tile(None, tile))

@@ -2,8 +2,8 @@
 registered in a date range), forward or backward; ``/v1/trace/export.{csv,xlsx,json}``
 gives the same answer as the FDA FSMA 204 sortable spreadsheet or a JSON document.
 
-The log is public (``/v1/log``), so a trace reveals nothing a reader of the log could not
-compute; it is still limited to the people whose job it is: managers and regulators.
+A trace follows the visibility rule (``ledger.visibility``) and is limited to the people
+whose job it is: managers and regulators.
 """
 
 from __future__ import annotations
