@@ -18,8 +18,8 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ledger import events as ev
 from ledger.bulk import insert_rows, upsert_rows
-from ledger.errors import EventValidationError, Problem, RuleViolation
-from ledger.quantity import SCALE, parse_decimal
+from ledger.errors import EventValidationError, Problem, RuleViolation, TotalOverLimit
+from ledger.quantity import MAX_TOTAL_MICRO, SCALE, parse_decimal
 from ledger.schema import Order, OrderLineRecord, OrderProgress
 
 if TYPE_CHECKING:
@@ -80,6 +80,16 @@ class OrderRules:
         order_lots: list[tuple[Any, ...]]
 
         def _known_location(self, item: Applied, location: str, field_name: str) -> str: ...
+
+        def _over_limit(
+            self,
+            item: Applied,
+            lot: LotState,
+            location: str,
+            what: str,
+            total: int,
+            field_name: str,
+        ) -> TotalOverLimit: ...
 
     def _load_orders(self, ids: Iterable[str]) -> None:
         missing = [i for i in ids if i not in self.orders]
@@ -283,14 +293,27 @@ class OrderRules:
             )
         progress = self._progress(order)
         day = e.event_time[:10]  # type: ignore[attr-defined]
+        # The line's stored totals, each within MAX_TOTAL like every stored total.
         if direction == "ship":
-            line.shipped += qty
+            totals = {"shipped": line.shipped + qty}
+        else:
+            totals = {
+                "received": line.received + qty - damaged - warm,
+                "damaged": line.damaged + damaged,
+                "out_of_temperature": line.out_of_temperature + warm,
+            }
+        for name, total in totals.items():
+            if total > MAX_TOTAL_MICRO:
+                what = f"the {name} total of order {order_id}'s line for {lot.gtin}"
+                raise self._over_limit(item, lot, e.location, what, total, "quantity")  # type: ignore[attr-defined]
+        if direction == "ship":
+            line.shipped = totals["shipped"]
             progress["shipped_day"] = progress["shipped_day"] or day
             order.status = "shipped" if order.status != "received" else order.status
         else:
-            line.received += qty - damaged - warm
-            line.damaged += damaged
-            line.out_of_temperature += warm
+            line.received = totals["received"]
+            line.damaged = totals["damaged"]
+            line.out_of_temperature = totals["out_of_temperature"]
             progress["received_day"] = day
             order.status = "received"
         line.dirty = order.dirty = True

@@ -77,6 +77,9 @@ recalls = Table(
     Column("created_seq", BigInteger),
     Column("created_at", String(40)),
     Column("closed_at", String(40)),
+    Column("closed_by", String(64)),
+    Column("close_reason", String(500)),
+    Column("outstanding_at_close", Text),
 )
 recall_items = Table(
     "recall_items",
@@ -232,6 +235,10 @@ class Recall:
     closed_at: str | None
     locations: list[LocationProgress]
     holds_appended: int = 0
+    closed_by: str | None = None
+    close_reason: str | None = None
+    # A forced close: each outstanding location and what it still held or had in transit.
+    outstanding_at_close: list[dict[str, Any]] | None = None
 
     @property
     def at_risk(self) -> int:
@@ -267,6 +274,10 @@ class Recall:
             "created_seq": self.created_seq,
             "created_at": self.created_at,
             "closed_at": self.closed_at,
+            "closed_by": self.closed_by,
+            "close_reason": self.close_reason,
+            "forced": self.outstanding_at_close is not None,
+            "outstanding_at_close": self.outstanding_at_close,
             "progress": {
                 "at_risk": format_micro(self.at_risk),
                 "recovered": format_micro(self.recovered),
@@ -666,6 +677,13 @@ def _statuses(conn: Any, heads: Sequence[Any]) -> list[Recall]:
             created_at=head["created_at"],
             closed_at=head["closed_at"],
             locations=list(progress[head["id"]].values()),
+            closed_by=head["closed_by"],
+            close_reason=head["close_reason"],
+            outstanding_at_close=(
+                None
+                if head["outstanding_at_close"] is None
+                else json.loads(head["outstanding_at_close"])
+            ),
         )
         for head in heads
     ]
@@ -854,11 +872,22 @@ def close_recall(
     *,
     actor: str,
     force: bool = False,
+    reason: str | None = None,
     now: datetime | None = None,
 ) -> Recall:
     """Close an open recall of ``actor``'s organisation; every location must have confirmed
-    unless ``force``. The holds stay: recalled lots remain recalled."""
+    unless ``force``, which needs a ``reason`` and records it, who closed and what each
+    outstanding location still held or had in transit then. The holds stay: recalled lots
+    remain recalled."""
     moment = now or datetime.now(UTC)
+    reason = (reason or "").strip() or None
+    if force and reason is None:
+        raise ValueError(
+            "closing a recall with locations outstanding needs a reason (who agreed to it "
+            "and why the rest cannot be recovered)"
+        )
+    if reason is not None and len(reason) > MAX_CLOSE_REASON:
+        raise ValueError(f"the reason is longer than {MAX_CLOSE_REASON} characters")
     with write_transaction(ledger.engine) as conn:
         recall = _status(conn, recall_id)
         if recall.org_id != actor:
@@ -868,14 +897,44 @@ def close_recall(
         if recall.outstanding and not force:
             raise RecallConflict(
                 "locations have not completed removal (confirmed, with no recalled stock on "
-                "hand or in transit to them): " + ", ".join(recall.outstanding)
+                "hand or in transit to them): " + ", ".join(recall.outstanding) + "; to close "
+                "it anyway, send force with a reason (recorded on the recall)"
             )
+        left = [
+            {
+                "location": loc.location,
+                "confirmed": loc.confirmed_at is not None,
+                "items": [
+                    {
+                        "gtin": i.gtin,
+                        "lot": i.lot,
+                        "unit": i.unit,
+                        "on_hand": format_micro(i.on_hand),
+                        "in_transit": format_micro(i.in_transit),
+                    }
+                    for i in loc.items
+                    if i.on_hand > 0 or i.in_transit > 0
+                ],
+            }
+            for loc in recall.locations
+            if loc.outstanding
+        ]
         conn.execute(
             update(recalls)
             .where(recalls.c.id == recall_id)
-            .values(status="closed", closed_at=rfc3339_utc(moment))
+            .values(
+                status="closed",
+                closed_at=rfc3339_utc(moment),
+                closed_by=actor,
+                close_reason=reason,
+                outstanding_at_close=json.dumps(left) if left else None,
+            )
         )
         return _status(conn, recall_id)
+
+
+#: The longest reason a recall's close records.
+MAX_CLOSE_REASON = 500
 
 
 __all__ = [

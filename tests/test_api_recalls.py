@@ -357,3 +357,53 @@ def test_recall_progress_as_csv(demo: Demo) -> None:
     assert demo.api.get(f"/v1/recalls/{made['id']}", key=other).status_code == 404
     assert demo.api.get(f"/v1/recalls/{made['id']}/progress.csv", key=other).status_code == 404
     assert demo.api.get("/v1/recalls/nope/progress.csv", key=demo.regulator).status_code == 404
+
+
+def test_a_recall_closed_with_locations_outstanding_records_who_why_and_what(
+    demo: Demo, ledger: Ledger
+) -> None:
+    lettuce, salad = demo.data.lots["lettuce"][-1], demo.data.lots["salad"][-1]
+    on_shelves = shelves(demo, salad)
+    r = demo.api.post("/v1/recalls", key=demo.farm_manager, json=body(lettuce, id="R-F"))
+    assert r.status_code == 201, r.text
+    store = demo.key("cornergrocer/store")
+    r = demo.api.post("/v1/recalls/R-F/confirmations", key=store, json={"location": "cg-store-1"})
+    assert r.status_code == 201, r.text
+    size = ledger.size()
+    # Force needs a reason, in plain words; nothing changes without one.
+    for bad in ({"force": True}, {"force": True, "reason": "  "}):
+        r = demo.api.post("/v1/recalls/R-F/close", key=demo.farm_manager, json=bad)
+        assert (r.status_code, r.json()["type"]) == (422, P + "validation-error"), r.text
+        assert "needs a reason" in r.json()["detail"]
+    early = demo.api.post("/v1/recalls/R-F/close", key=demo.farm_manager, json={})
+    assert (early.status_code, early.json()["type"]) == (409, P + "recall-conflict")
+    assert "send force with a reason" in early.json()["detail"]
+    assert progress(demo, "R-F")["status"] == "open"
+    # Another organisation may not force it.
+    other = demo.api.post(
+        "/v1/recalls/R-F/close", key=demo.manager, json={"force": True, "reason": "done"}
+    )
+    assert (other.status_code, other.json()["type"]) == (403, P + "forbidden")
+
+    why = "stores 2 and 3 destroyed the bowls on site (photos in ticket 4411)"
+    closed = demo.api.post(
+        "/v1/recalls/R-F/close", key=demo.farm_manager, json={"force": True, "reason": why}
+    )
+    assert closed.status_code == 200, closed.text
+    state = closed.json()
+    assert (state["status"], state["forced"], state["closed_by"], state["close_reason"]) == (
+        "closed", True, "greenvalley", why
+    )  # fmt: skip
+    left = {x["location"]: x for x in state["outstanding_at_close"]}
+    assert sorted(left) == ["cg-store-2", "cg-store-3", "fc-plant", "gv-field-3"]
+    assert not left["cg-store-2"]["confirmed"]
+    held = {(i["lot"], i["on_hand"]) for i in left["cg-store-2"]["items"]}
+    assert (salad, str(on_shelves["cg-store-2"])) in held
+    assert ledger.size() == size  # a close appends nothing; the holds stay
+    assert progress(demo, "R-F") == {**state}
+    again = demo.api.post(
+        "/v1/recalls/R-F/close", key=demo.farm_manager, json={"force": True, "reason": why}
+    )
+    assert (again.status_code, again.json()["type"]) == (409, P + "recall-conflict")
+    status = demo.api.get(f"/v1/lots/{SALAD}/{salad}/status", key=store).json()["status"]
+    assert status != "released"

@@ -133,6 +133,20 @@ class ProgressOut(BaseModel):
     complete: bool = Field(description="no location outstanding: the recall can be closed")
 
 
+class LeftItemOut(BaseModel):
+    gtin: str
+    lot: str
+    unit: str
+    on_hand: Decimal
+    in_transit: Decimal
+
+
+class OutstandingAtCloseOut(BaseModel):
+    location: str
+    confirmed: bool
+    items: list[LeftItemOut]
+
+
 class RecallOut(BaseModel):
     id: str
     org_id: str
@@ -145,6 +159,13 @@ class RecallOut(BaseModel):
     created_seq: int = Field(description="log size once the holds were appended")
     created_at: str
     closed_at: str | None
+    closed_by: str | None = Field(description="the organisation that closed it")
+    close_reason: str | None
+    forced: bool = Field(description="closed with locations outstanding")
+    outstanding_at_close: list[OutstandingAtCloseOut] | None = Field(
+        description="on a forced close: each outstanding location and what it still held "
+        "or had in transit"
+    )
     progress: ProgressOut
     locations: list[LocationProgressOut]
 
@@ -238,11 +259,53 @@ def confirm_removal(
     )
 
 
-@router.post("/{recall_id}/close", response_model=RecallOut, responses=problems(*AUTH, 404, 409))
-def close_recall(recall_id: RecallId, ledger: LedgerDep, key: ManagerKey) -> RecallOut:
+class CloseIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "force": True,
+                    "reason": "2 cases shipped on PO-77 were never received; the carrier "
+                    "confirmed their destruction (ticket 4411)",
+                }
+            ]
+        },
+    )
+
+    force: StrictBool = Field(
+        False,
+        description="close although locations are outstanding (needs a reason); what they "
+        "still held or had in transit is recorded on the recall",
+    )
+    reason: Annotated[
+        str | None,
+        Field(max_length=recall.MAX_CLOSE_REASON, pattern=r"^[^\x00]*$"),
+    ] = None
+
+
+@router.post(
+    "/{recall_id}/close", response_model=RecallOut, responses=problems(*AUTH, 404, 409, 422)
+)
+def close_recall(
+    recall_id: RecallId, ledger: LedgerDep, key: ManagerKey, body: CloseIn | None = None
+) -> RecallOut:
     """Close the recall once every location has confirmed (409 while any is outstanding).
-    The holds stay. Roles: manager of the recalling organisation."""
-    return _out(recall.close_recall(ledger, recall_id, actor=key.org_id))
+    With `force` and a `reason` it closes anyway, recording who closed it, why, and what each
+    outstanding location still held or had in transit (`outstanding_at_close`). The holds
+    stay. Roles: manager of the recalling organisation."""
+    body = body or CloseIn()
+    if body.force and not (body.reason or "").strip():
+        raise invalid(
+            "reason",
+            "closing a recall with force needs a reason: why the outstanding goods cannot "
+            "be recovered",
+        )
+    return _out(
+        recall.close_recall(
+            ledger, recall_id, actor=key.org_id, force=body.force, reason=body.reason
+        )
+    )
 
 
 @router.get(
