@@ -47,11 +47,10 @@ from api.routers import (
     trace,
 )
 from api.schemas import EpcisDocument, EventBatch, ProblemDetail
-from ledger.config import Settings
-from ledger.group_commit import GroupCommitter
-from ledger.log import Ledger
+from ledger import Ledger, Settings
+from ledger.log.group_commit import GroupCommitter
+from ledger.log.witnessing import WitnessLoop, load_witnesses
 from ledger.tiles import TileStore
-from ledger.witnessing import WitnessLoop, load_witnesses
 
 ROUTERS: list[APIRouter] = [
     service.router,
@@ -115,7 +114,7 @@ def create_app(
             background_checkpoints=True,
         )
 
-    # Writes go through one group-committing writer per process (ledger/group_commit.py).
+    # Writes go through one group-committing writer per process (ledger/log/group_commit.py).
     writer = GroupCommitter(ledger)
     # ... and so do the appends of orders, recalls and counts made through ``Ledger.append``.
     writer.attach()

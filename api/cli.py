@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from api.commands import CREATES_LEDGER, check_ledger
-from ledger.errors import LedgerError, LedgerNotFound
+from ledger import LedgerError, LedgerNotFound
 
 COMMANDS: tuple[str, ...] = ("init", "serve", "keys", "demo", "labels", "recall")
 COMMANDS += ("stock", "orders", "replenish")  # issue 7

@@ -6,7 +6,7 @@ show something to anonymous visitors too, use the plain function ``key_from_requ
 
 The dependencies are ``async``: FastAPI runs a plain ``def`` dependency on a pool
 thread, a hop per dependency per request. A key this process authenticated in the
-last few seconds is answered from memory (``ledger.keys.cached_key``); only a miss
+last few seconds is answered from memory (``ledger.masterdata.keys.cached_key``); only a miss
 goes to the database, on a pool thread.
 """
 
@@ -20,9 +20,9 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError, forbidden, unauthorized
-from ledger.keys import KeyInfo, authenticate, cached_key
-from ledger.log import Ledger
-from ledger.visibility import viewer_for_role
+from ledger import Ledger
+from ledger.lineage.visibility import viewer_for_role
+from ledger.masterdata.keys import KeyInfo, authenticate, cached_key
 
 ADMIN = ("admin",)
 WRITERS = ("supplier", "warehouse", "store", "manager")
@@ -143,5 +143,5 @@ ManagerOrRegulatorKey = Annotated[KeyInfo, Depends(require("manager", "regulator
 
 def viewer_of(key: KeyInfo) -> str | None:
     """The organisation whose view a key gets; None for a regulator, who reads everything
-    (``ledger.visibility``)."""
+    (``ledger.lineage.visibility``)."""
     return viewer_for_role(key.org_id, key.role)

@@ -42,24 +42,26 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from ledger.errors import (
-    BatchRejected,
+from ledger import (
     EventValidationError,
-    ForbiddenLocation,
-    ForbiddenLot,
     IdempotencyConflict,
-    InsufficientStock,
     InvalidRange,
     LedgerError,
-    LotOnHold,
     NotFound,
-    NotYours,
     RuleViolation,
+)
+from ledger.errors import (
+    BatchRejected,
+    ForbiddenLocation,
+    ForbiddenLot,
+    InsufficientStock,
+    LotOnHold,
+    NotYours,
     StaleCount,
     TotalOverLimit,
 )
 from ledger.quantity import string_expected_message
-from ledger.recall import RecallConflict
+from ledger.trace.recall import RecallConflict
 
 PROBLEM_BASE = "https://lotledger.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"

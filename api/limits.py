@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, invalid, problem
-from ledger.log import MAX_BATCH
+from ledger.log.service import MAX_BATCH
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 __all__ = [

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ledger.events import EARLIEST_DATE, LATEST_DATE, Event, check_date_range
-from ledger.keys import KeyInfo
-from ledger.lots import HoldInfo, StockLine
-from ledger.projection import LotStatus
+from ledger.events.models import EARLIEST_DATE, LATEST_DATE, Event, check_date_range
+from ledger.masterdata.keys import KeyInfo
+from ledger.projections.projector import LotStatus
+from ledger.trace.lots import HoldInfo, StockLine
 
 Role = Literal["admin", "supplier", "warehouse", "store", "manager", "regulator"]
 LocationKind = Literal[

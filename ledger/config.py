@@ -12,7 +12,6 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.db import normalize_url
 from ledger.errors import LedgerNotFound
 
 DEFAULT_DATA_DIR = "./lotledger-data"
@@ -128,3 +127,11 @@ def _missing_schema(database_url: str) -> str | None:
     finally:
         engine.dispose()
     return None if has_schema else f"the database {shown} holds no ledger"
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` URLs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)

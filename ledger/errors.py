@@ -79,7 +79,7 @@ class ForbiddenLocation(RuleViolation):
 
 class ForbiddenLot(RuleViolation):
     """A hold, observation or count of a lot the writer's organisation never made, held,
-    shipped or received (``ledger.visibility``): not its business to write about."""
+    shipped or received (``ledger.lineage.visibility``): not its business to write about."""
 
 
 class BatchRejected(RuleViolation):

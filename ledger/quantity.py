@@ -21,7 +21,7 @@ a signed 64-bit integer (SQLite raises on overflow; PostgreSQL's ``bigint`` colu
   (stock on hand, a lot's flows at a location, a day's sales or waste of a product, an order
   line's shipped and received): the projector refuses an event that would take one past
   it, so a stored total always fits a signed 64-bit integer. Sums over many stored rows
-  are computed by ``ledger.sums``, which cannot overflow.
+  are computed by ``ledger.storage.sums``, which cannot overflow.
 """
 
 from __future__ import annotations

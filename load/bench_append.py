@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ledger.bulk import insert_rows
-from ledger.db import make_engine, write_transaction
-from ledger.migrate import upgrade
+from ledger.storage.bulk import insert_rows
+from ledger.storage.db import make_engine, write_transaction
+from ledger.storage.migrate import upgrade
 from load.ledger_fixtures import database, lot_journey, open_ledger, supply_chain
 
 TABLES = ("log_entries", "lots", "stock", "shipments", "lot_events", "log_checkpoints")

@@ -14,9 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from ledger.config import Settings
-from ledger.keys import create_key
-from ledger.log import Ledger
+from ledger import Ledger, Settings
+from ledger.masterdata.keys import create_key
 from load.bench_proofs import entry_leaves, store_leaves
 from load.ledger_fixtures import ORIGIN, event, supply_chain
 from verifier.audit import AuditState, audit_url, save_state

@@ -42,12 +42,10 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ledger import keys
-from ledger.config import Settings
-from ledger.db import normalize_url
+from ledger import Ledger, Settings, create_location, create_organisation
+from ledger.config import normalize_url
 from ledger.ids import new_event_id
-from ledger.log import Ledger
-from ledger.masterdata import create_location, create_organisation
+from ledger.masterdata import keys
 
 GTIN = "09506000134352"
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,13 +1,13 @@
 """Inventory reads in process: one location's stock, and replenishment suggestions.
 
-``stock_10k_lots_ms``: ``ledger.inventory.location_stock`` for a location holding
+``stock_10k_lots_ms``: ``ledger.inventory.stock.location_stock`` for a location holding
 ``--lots`` lots (10,000), each registered there through ``Ledger.append``, a tenth of
 them held; the median of 20 reads of the full answer (every lot, sorted, with status and
 removal date). ``stock_10k_lots_http_ms``: the same answer as an API caller gets it,
 ``GET /v1/stock/{location}`` through the ASGI app (httpx's ASGI transport: key check,
 read, JSON body of about 2 MB, no socket); the median of 20.
 
-``suggest_store_s`` and ``suggest_200_stores_s``: ``ledger.replenishment.suggest`` for one
+``suggest_store_s`` and ``suggest_200_stores_s``: ``ledger.inventory.replenishment.suggest`` for one
 store of ``--products`` products (500), and for ``--stores`` stores (200) of as many, with
 ``--days`` (56) days of sales history each (70 % of the lines sell daily with a weekly
 pattern, 30 % now and then), stock in two lots per (store, product), some held, and
@@ -31,13 +31,11 @@ from typing import Any
 import httpx
 
 from api.app import create_app
-from ledger import keys
-from ledger.bulk import insert_rows
-from ledger.db import write_transaction
-from ledger.inventory import location_stock
-from ledger.log import Ledger
-from ledger.masterdata import create_location, create_organisation
-from ledger.replenishment import suggest
+from ledger import Ledger, create_location, create_organisation, location_stock
+from ledger.inventory.replenishment import suggest
+from ledger.masterdata import keys
+from ledger.storage.bulk import insert_rows
+from ledger.storage.db import write_transaction
 from load.ledger_fixtures import database, open_ledger
 from verifier.gs1 import check_digit
 

@@ -25,7 +25,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from ledger.tree import NodeCache, consistency_plan, fold, inclusion_plan, owner, root_plan
+from ledger.log.tree import NodeCache, consistency_plan, fold, inclusion_plan, owner, root_plan
 from load.bench_proofs import entry_leaves, event_ids, store_leaves
 from load.ledger_fixtures import database, open_ledger
 from verifier.compact import CompactRange
@@ -122,7 +122,7 @@ def _pymerkle_sqlite(
     """pymerkle's ``SqliteTree``: its bare appends and proofs, then its appends doing what a
     log's append does (as ours does): a root to sign after each commit, and entries found
     by leaf hash (RFC 9162 get-proof-by-hash) through the same 8-byte-prefix index as ours
-    (``ledger.schema.leaf_key``)."""
+    (``ledger.storage.schema.leaf_key``)."""
     size = len(leaves)
     with tempfile.TemporaryDirectory(prefix="lotledger-pymerkle-") as tmp:
         tree = tree_class(str(Path(tmp) / "pymerkle.db"))

@@ -21,11 +21,12 @@ from typing import Any
 
 from sqlalchemy import insert, update
 
-from ledger.bulk import insert_rows
-from ledger.db import write_transaction
-from ledger.log import ENTRY_COLUMNS, Ledger
-from ledger.schema import Checkpoint, Head
-from ledger.signing import sign_checkpoint
+from ledger import Ledger
+from ledger.log.service import ENTRY_COLUMNS
+from ledger.log.signing import sign_checkpoint
+from ledger.storage.bulk import insert_rows
+from ledger.storage.db import write_transaction
+from ledger.storage.schema import Checkpoint, Head
 from load.ledger_fixtures import database, open_ledger
 from verifier.canonical import canonical_bytes
 from verifier.compact import CompactRange

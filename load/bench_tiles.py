@@ -29,10 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger import keys
-from ledger.config import Settings
-from ledger.log import Ledger
-from ledger.masterdata import create_organisation
+from ledger import Ledger, Settings, create_organisation
+from ledger.masterdata import keys
 from load.bench_audit_incremental import append_new, save_audited_state, serve
 from load.bench_proofs import entry_leaves, store_leaves
 from load.ledger_fixtures import ORIGIN, supply_chain

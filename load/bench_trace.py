@@ -45,13 +45,13 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from ledger.config import Settings
-from ledger.fsma import fsma_rows, to_csv, to_xlsx
-from ledger.log import MAX_BATCH, Ledger
-from ledger.recall import create_recall, recall_trace
-from ledger.schema import Head, Location, Organisation
-from ledger.signing import KEY_FILE
-from ledger.trace import Direction, TraceStart, trace
+from ledger import Ledger, Settings, TraceStart
+from ledger.lineage.graph import Direction, trace
+from ledger.log.service import MAX_BATCH
+from ledger.log.signing import KEY_FILE
+from ledger.storage.schema import Head, Location, Organisation
+from ledger.trace.fsma import fsma_rows, to_csv, to_xlsx
+from ledger.trace.recall import create_recall, recall_trace
 from load.ledger_fixtures import ORIGIN, database, open_ledger
 
 GTIN = "09506000134352"

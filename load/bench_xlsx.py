@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
-from ledger.fsma import COLUMNS, KINDS, to_xlsx
+from ledger.trace.fsma import COLUMNS, KINDS, to_xlsx
 from ledger.xlsx import DATE_FORMAT, DATETIME_FORMAT
 
 try:  # not a dependency: measured when installed (pip install xlsxwriter)

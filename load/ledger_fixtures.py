@@ -12,10 +12,8 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ledger.config import Settings
-from ledger.db import normalize_url
-from ledger.log import Ledger
-from ledger.masterdata import create_location, create_organisation
+from ledger import Ledger, Settings, create_location, create_organisation
+from ledger.config import normalize_url
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 ORIGIN = "bench.lotledger.example/log"

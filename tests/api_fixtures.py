@@ -19,10 +19,8 @@ import httpx
 import pytest
 
 from api.app import create_app
-from ledger import keys
-from ledger.config import Settings
-from ledger.log import Ledger
-from ledger.masterdata import create_organisation
+from ledger import Ledger, Settings, create_organisation
+from ledger.masterdata import keys
 
 
 class ApiClient:

@@ -12,8 +12,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from ledger.config import Settings
-from ledger.log import Ledger
+from ledger import Ledger, Settings
 
 
 def register(lot: str) -> dict[str, object]:

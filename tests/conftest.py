@@ -19,10 +19,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ledger.config import Settings
-from ledger.db import normalize_url
-from ledger.log import Ledger
-from ledger.masterdata import create_location, create_organisation
+from ledger import Ledger, Settings, create_location, create_organisation
+from ledger.config import normalize_url
 
 PG_URL = os.environ.get("LOTLEDGER_TEST_DATABASE_URL", "")
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.config import Settings
+from ledger import Settings
 from tests.api_fixtures import serve
 from tests.conftest import fresh_database
 

@@ -8,7 +8,7 @@ are (gtin, lot, location): a lot at a place. Edges go where goods went:
 - transform at X: (input lot, X) -> (output lot, X) for every input and output.
 
 A trace starts at the lot's origin (where it was registered or made by a
-transform), or at a location given, like the service's ``ledger.trace``; a
+transform), or at a location given, like the service's ``ledger.lineage.graph``; a
 forward trace ("where did it go") follows edges, a backward trace ("where did
 it come from") follows them in reverse. Every node reached is a row of the
 answer with its quantities, computed from the events at that (lot, location), in the lot's unit:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from ledger.config import DEFAULT_DATA_DIR, Settings, require_ledger
-from ledger.log import Ledger
+from ledger import Ledger, Settings
+from ledger.config import DEFAULT_DATA_DIR, require_ledger
 
 #: The commands that may bring a new ledger into being: ``init``, and ``demo``, which loads
 #: its supply chain into a new ledger (``serve --init`` runs ``init`` first). Every other

@@ -9,7 +9,7 @@ import json
 import shlex
 
 from api.commands import add_database_options, open_ledger
-from ledger.demo_data import MAX_WEEKS, DemoResult, load_demo
+from ledger.demo.data import MAX_WEEKS, DemoResult, load_demo
 
 #: The service's address in the printed exports, unless the shell already has one.
 DEFAULT_URL = "http://127.0.0.1:8000"

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from api.commands import add_database_options, settings_from
-from ledger.export import export_range, stream_export
-from ledger.log import Ledger
+from ledger import Ledger
+from ledger.log.export import export_range, stream_export
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

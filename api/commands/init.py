@@ -8,10 +8,9 @@ import json
 from sqlalchemy.engine import make_url
 
 from api.commands import add_database_options
-from ledger import directory, keys, masterdata
-from ledger.config import Settings
-from ledger.errors import ConfigurationError, NotFound
-from ledger.log import Ledger
+from ledger import ConfigurationError, Ledger, NotFound, Settings
+from ledger.masterdata import directory, keys
+from ledger.masterdata import registry as masterdata
 from verifier.errors import KeyFormatError
 from verifier.note import SignerKey
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 
 from api.commands import add_database_options, open_ledger
-from ledger import keys
+from ledger.masterdata import keys
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -34,8 +34,7 @@ from labels.errors import LabelError
 from labels.layout import PNG_STOCKS
 from labels.pdf import SHEETS
 from labels.png import DPIS
-from ledger.errors import LedgerError
-from ledger.log import Ledger
+from ledger import Ledger, LedgerError
 
 PROGRESS_FROM = 20
 

@@ -9,7 +9,8 @@ from dataclasses import asdict
 from datetime import date
 
 from api.commands import add_database_options, open_ledger
-from ledger import orders, terms
+from ledger.inventory import orders
+from ledger.masterdata import terms
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -14,8 +14,9 @@ import json
 import sys
 
 from api.commands import add_database_options, open_ledger
+from ledger import TraceResult, TraceStart
+from ledger.lineage.graph import TraceNode, trace
 from ledger.quantity import format_micro
-from ledger.trace import TraceNode, TraceResult, TraceStart, trace
 
 HEADER = (
     "lot",

@@ -9,8 +9,9 @@ import json
 from dataclasses import asdict
 
 from api.commands import add_database_options, open_ledger
-from ledger import replenishment, terms
-from ledger.errors import EventValidationError, Problem
+from ledger import EventValidationError, Problem
+from ledger.inventory import replenishment
+from ledger.masterdata import terms
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,7 +10,7 @@ import uvicorn
 from api.app import NO_MIGRATE_ENV
 from api.commands import add_database_options, check_ledger, open_ledger
 from api.commands import init as init_command
-from ledger.errors import LedgerNotFound
+from ledger import LedgerNotFound
 
 #: Seconds an idle keep-alive connection stays open. uvicorn's default (5 s) is shorter
 #: than the pause of a person between two scans, so the server would close a connection

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from api.commands import add_database_options, open_ledger
-from ledger import inventory, reports
+from ledger.inventory import reports
+from ledger.inventory import stock as inventory
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

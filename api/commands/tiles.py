@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from api.commands import add_database_options, settings_from
-from ledger.log import Ledger
+from ledger import Ledger
 from ledger.tiles import sync_directory
 
 

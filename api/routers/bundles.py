@@ -1,6 +1,6 @@
 """``GET /v1/lots/{gtin}/{lot}/bundle``: a lot's provenance bundle, for offline verification.
 
-A bundle follows the visibility rule (``ledger.visibility``), as a trace does: a lot the
+A bundle follows the visibility rule (``ledger.lineage.visibility``), as a trace does: a lot the
 caller may not see is not found, a regulator's bundle is ``full``, an organisation's holds
 only the entries it may see and says so in its ``scope``. One file proves what it holds
 (``lotledger-verify bundle FILE --key KEY``; the format is in the README).
@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from api.deps import LedgerDep, ReaderKey, viewer_of
 from api.errors import ApiError
 from api.routers import AUTH, problems
-from ledger.export import lot_bundle
+from ledger.log.export import lot_bundle
 from verifier.gs1 import IdentifierError, validate_gtin, validate_lot
 
 router = APIRouter(tags=["verification"])

@@ -20,9 +20,9 @@ from api.errors import ApiError, forbidden, invalid, malformed_json, not_utf8
 from api.limits import MAX_BATCH, MAX_BODY_BYTES, nul_character, read_body
 from api.routers import AUTH, problems
 from api.schemas import EVENT_BATCH_EXAMPLE, AppendOut
-from ledger.group_commit import GroupCommitter
-from ledger.keys import forbidden_event
-from ledger.log import AppendResult
+from ledger import AppendResult
+from ledger.log.group_commit import GroupCommitter
+from ledger.masterdata.keys import forbidden_event
 
 router = APIRouter(tags=["events"])
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Path, Query
 from api.deps import AdminKey, AnyKey, LedgerDep
 from api.routers import AUTH, problems
 from api.schemas import KeyIn, NewKeyOut, WhoAmI
-from ledger import keys
-from ledger.keys import KeyInfo
+from ledger.masterdata import keys
+from ledger.masterdata.keys import KeyInfo
 
 router = APIRouter(tags=["keys"])
 KeyId = Annotated[str, Path(max_length=32)]

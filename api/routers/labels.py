@@ -25,11 +25,11 @@ from labels import LabelData, render_pdf, render_png, render_zpl
 from labels.digital_link import parse_scan
 from labels.errors import LabelDataError, LabelFontError, ScanError
 from labels.png import DPIS
-from ledger import directory, lots
-from ledger.errors import NotFound
-from ledger.keys import KeyInfo
-from ledger.log import Ledger
-from ledger.masterdata import get_location
+from ledger import Ledger, NotFound
+from ledger.masterdata import directory
+from ledger.masterdata.keys import KeyInfo
+from ledger.masterdata.registry import get_location
+from ledger.trace import lots
 from verifier.gs1 import IdentifierError, validate_gtin, validate_lot
 
 router = APIRouter(tags=["labels"])

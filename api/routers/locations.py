@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from api.deps import AdminKey, AnyKey, LedgerDep
 from api.routers import AUTH, problems
 from api.schemas import LocationIn
-from ledger import directory, masterdata
-from ledger.masterdata import LocationInfo
+from ledger.masterdata import directory
+from ledger.masterdata import registry as masterdata
+from ledger.masterdata.registry import LocationInfo
 
 router = APIRouter(prefix="/v1/locations", tags=["master data"])
 

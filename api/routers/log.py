@@ -24,8 +24,8 @@ from api.deps import LedgerDep, LogReaderKey
 from api.errors import ApiError
 from api.routers import problems
 from api.schemas import LeafIndexOut
-from ledger.export import export_range, stream_export
-from ledger.witnessing import cosigned_checkpoint
+from ledger.log.export import export_range, stream_export
+from ledger.log.witnessing import cosigned_checkpoint
 from verifier import wire
 
 router = APIRouter(prefix="/v1/log", tags=["log"])

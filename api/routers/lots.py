@@ -13,8 +13,8 @@ from fastapi import APIRouter, Path, Query
 from api.deps import LedgerDep, ReaderKey, viewer_of
 from api.routers import AUTH, problems
 from api.schemas import LotEventOut, LotEventsOut, LotStatusOut, LotStockOut
-from ledger import lots
 from ledger.quantity import format_micro, parse_decimal
+from ledger.trace import lots
 
 router = APIRouter(prefix="/v1/lots", tags=["lots"])
 Gtin = Annotated[str, Path(max_length=14, description="8 to 14 digits")]

@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import LedgerDep, ReaderKey, require, viewer_of
 from api.routers import AUTH, problems
-from ledger import orders, terms
-from ledger.inventory import Allocation
-from ledger.keys import KeyInfo
-from ledger.orders import OrderView
+from ledger.inventory import orders
+from ledger.inventory.orders import OrderView
+from ledger.inventory.stock import Allocation
+from ledger.masterdata import terms
+from ledger.masterdata.keys import KeyInfo
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 OrderId = Annotated[str, Path(min_length=1, max_length=200)]

@@ -10,8 +10,9 @@ from api.deps import AdminKey, AdminOrRegulatorKey, AnyKey, LedgerDep
 from api.errors import forbidden
 from api.routers import AUTH, problems
 from api.schemas import OrganisationIn
-from ledger import directory, masterdata
-from ledger.directory import OrganisationInfo
+from ledger.masterdata import directory
+from ledger.masterdata import registry as masterdata
+from ledger.masterdata.directory import OrganisationInfo
 
 router = APIRouter(prefix="/v1/organisations", tags=["master data"])
 OrgId = Annotated[str, Path(min_length=1, max_length=64)]

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import AdminKey, AnyKey, LedgerDep, require
 from api.routers import AUTH, problems
 from api.schemas import ProductIn
-from ledger import catalogue, directory, masterdata
-from ledger.directory import ProductInfo
-from ledger.keys import KeyInfo
+from ledger.masterdata import catalogue, directory
+from ledger.masterdata import registry as masterdata
+from ledger.masterdata.directory import ProductInfo
+from ledger.masterdata.keys import KeyInfo
 
 router = APIRouter(prefix="/v1/products", tags=["master data"])
 #: The supplier's own keys set its catalogue prices (its organisation must own the product).

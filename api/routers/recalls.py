@@ -19,8 +19,8 @@ from api.deps import LedgerDep, ManagerKey, ManagerOrRegulatorKey, ReaderKey, Wr
 from api.errors import invalid
 from api.routers import AUTH, problems
 from api.routers.trace import MEDIA_TYPES, attachment
-from ledger import recall
-from ledger.trace import TraceStart
+from ledger import TraceStart
+from ledger.trace import recall
 
 router = APIRouter(prefix="/v1/recalls", tags=["recalls"])
 RecallId = Annotated[str, Path(max_length=64)]

@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AnyKey, LedgerDep, require
 from api.routers import AUTH, problems
-from ledger import replenishment, terms
-from ledger.keys import KeyInfo
-from ledger.orders import OrderView
-from ledger.replenishment import Suggestion
+from ledger.inventory import replenishment
+from ledger.inventory.orders import OrderView
+from ledger.inventory.replenishment import Suggestion
+from ledger.masterdata import terms
+from ledger.masterdata.keys import KeyInfo
 
 router = APIRouter(prefix="/v1/replenishment", tags=["replenishment"])
 LocationId = Annotated[str, Path(max_length=64)]

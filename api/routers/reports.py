@@ -12,8 +12,8 @@ from api.deps import LedgerDep, ReaderKey, viewer_of
 from api.errors import invalid
 from api.routers import AUTH, problems
 from api.schemas import DATE_RANGE, BoundedDate
-from ledger import reports
-from ledger.inventory import today_utc
+from ledger.inventory import reports
+from ledger.inventory.stock import today_utc
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 ERRORS = problems(*AUTH, 422)

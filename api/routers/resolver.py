@@ -35,12 +35,12 @@ from api.errors import problem, problem_for
 from api.negotiation import best_match
 from labels.digital_link import lot_uri, parse_scan
 from labels.errors import ScanError
-from ledger import lots, sessions
-from ledger.directory import get_organisation
-from ledger.errors import LedgerError, NotFound
-from ledger.keys import KeyInfo
-from ledger.log import Ledger
-from ledger.masterdata import get_location
+from ledger import Ledger, LedgerError, NotFound
+from ledger.masterdata import sessions
+from ledger.masterdata.directory import get_organisation
+from ledger.masterdata.keys import KeyInfo
+from ledger.masterdata.registry import get_location
+from ledger.trace import lots
 from verifier.errors import VerificationError
 from verifier.note import verify_checkpoint
 
@@ -50,7 +50,7 @@ router = APIRouter(tags=["resolver"])
 #: URI of a lot (``https://id.example.com`` or with a path prefix); default: the request's.
 RESOLVER_BASE_ENV = "LOTLEDGER_RESOLVER_BASE"
 #: The staff session cookie: a random session token (never the API key), HttpOnly,
-#: SameSite=Lax, Secure over https; see api.routers.scan and ledger.sessions.
+#: SameSite=Lax, Secure over https; see api.routers.scan and ledger.masterdata.sessions.
 SESSION_COOKIE = "lotledger_session"
 LINKSET_MEDIA_TYPE = "application/linkset+json"
 GS1_VOC = "https://gs1.org/voc/"

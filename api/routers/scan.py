@@ -2,7 +2,7 @@
 BarcodeDetector API, or a scanner gun / typing into the text field), see the lot, and
 receive, ship, count, sell or dispose of it at one of the organisation's locations.
 
-Signing in exchanges the key for a server-side session (``ledger.sessions``): the cookie
+Signing in exchanges the key for a server-side session (``ledger.masterdata.sessions``): the cookie
 holds a random session token, never the key (``HttpOnly``, ``SameSite=Lax``, ``Secure``
 over https). The session lives in the database, so it works in every worker and after a
 restart, and ends at sign-out, after ``SESSION_SECONDS``, or as soon as its key is
@@ -45,14 +45,14 @@ from api.routers.resolver import (
 )
 from labels.digital_link import parse_scan
 from labels.errors import ScanError
-from ledger import lots, sessions
-from ledger.directory import list_locations
-from ledger.errors import IdempotencyConflict, LedgerError, NotFound
+from ledger import IdempotencyConflict, Ledger, LedgerError, NotFound, Receipt
 from ledger.ids import new_event_id
-from ledger.keys import KeyInfo
-from ledger.log import Ledger, Receipt
-from ledger.masterdata import LocationInfo
+from ledger.masterdata import sessions
+from ledger.masterdata.directory import list_locations
+from ledger.masterdata.keys import KeyInfo
+from ledger.masterdata.registry import LocationInfo
 from ledger.quantity import format_micro, parse_decimal
+from ledger.trace import lots
 
 router = APIRouter(tags=["scan"], include_in_schema=False)
 

@@ -3,7 +3,7 @@
 ``GET /`` answers a browser (an ``Accept`` that prefers ``text/html``) with a landing page
 linking the scan page, the API documentation, health and the public log, and any other
 client with a JSON index of the same links. ``/healthz`` says the process is alive (it
-touches nothing); ``/readyz`` runs ``ledger.health.readiness`` and answers 503 with a
+touches nothing); ``/readyz`` runs ``ledger.log.health.readiness`` and answers 503 with a
 problem document naming each check that failed.
 """
 
@@ -21,7 +21,7 @@ from api.negotiation import best_match
 from api.routers import problems
 from api.routers.resolver import render_page
 from api.schemas import HealthOut, IndexOut, ReadyOut
-from ledger.health import readiness
+from ledger.log.health import readiness
 
 router = APIRouter(tags=["service"])
 

@@ -14,7 +14,7 @@ from pydantic_core import to_json
 
 from api.deps import LedgerDep, ReaderKey, WriterKey, viewer_of
 from api.routers import AUTH, problems
-from ledger import inventory
+from ledger.inventory import stock as inventory
 
 router = APIRouter(prefix="/v1/stock", tags=["stock"])
 LocationId = Annotated[str, Path(max_length=64, description="location id")]

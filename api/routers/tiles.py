@@ -19,8 +19,8 @@ from starlette.responses import Response
 from api.deps import LedgerDep, LogReaderKey
 from api.errors import ApiError
 from api.routers import problems
+from ledger.log.witnessing import cosigned_checkpoint
 from ledger.tiles import TileStore
-from ledger.witnessing import cosigned_checkpoint
 from verifier.errors import FormatError
 from verifier.tiles import MAX_LEVEL, TILE_WIDTH, Tile, parse_index
 

@@ -2,7 +2,7 @@
 registered in a date range), forward or backward; ``/v1/trace/export.{csv,xlsx,json}``
 gives the same answer as the FDA FSMA 204 sortable spreadsheet or a JSON document.
 
-A trace follows the visibility rule (``ledger.visibility``) and is limited to the people
+A trace follows the visibility rule (``ledger.lineage.visibility``) and is limited to the people
 whose job it is: managers and regulators.
 """
 
@@ -21,9 +21,10 @@ from api.deps import LedgerDep, ManagerOrRegulatorKey, viewer_of
 from api.errors import invalid
 from api.routers import AUTH, problems
 from api.schemas import DATE_RANGE, BoundedMoment
-from ledger import fsma
-from ledger.log import rfc3339_utc
-from ledger.trace import ProductRange, TraceStart, trace
+from ledger import ProductRange, TraceStart
+from ledger.lineage.graph import trace
+from ledger.log.service import rfc3339_utc
+from ledger.trace import fsma
 
 router = APIRouter(prefix="/v1/trace", tags=["trace"])
 ERRORS = problems(*AUTH, 404, 422)

@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from ledger.db import read_transaction, write_transaction
 from ledger.epcis.document import schema_errors
 from ledger.epcis.event_hash import UnhashableEvent, event_hash_id
 from ledger.epcis.identifiers import lot_class
@@ -38,8 +37,9 @@ from ledger.errors import (
     Problem,
     RuleViolation,
 )
-from ledger.log import Ledger
-from ledger.schema import EpcisCaptureJob, EpcisEventHash, Product
+from ledger.log.service import Ledger
+from ledger.storage.db import read_transaction, write_transaction
+from ledger.storage.schema import EpcisCaptureJob, EpcisEventHash, Product
 from verifier.gs1 import IdentifierError
 
 PROBLEMS = "https://lotledger.dev/problems/"

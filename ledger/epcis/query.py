@@ -5,7 +5,7 @@ as EPCIS by ``mapping.to_epcis``; the event types with an EPCIS form are the one
 accepts (register, ship, receive, transform, sell, consume, dispose). Paging follows the
 REST binding: ``perPage`` events at most, and an opaque ``nextPageToken`` for the rest.
 
-Visibility (``ledger.visibility``'s rule): an organisation sees the events at its own
+Visibility (``ledger.lineage.visibility``'s rule): an organisation sees the events at its own
 locations, the shipments to them and the receipts of what they shipped, and the
 commissioning or transformation that made a lot it handled. Regulators and auditors
 (viewer None) see every event.
@@ -23,14 +23,14 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ledger.db import read_transaction
 from ledger.epcis.event_hash import utc_millis
 from ledger.epcis.identifiers import gln_of_location, lot_class
 from ledger.epcis.mapping import WRITTEN_TYPES, epcis_event_id, to_epcis
 from ledger.epcis.vocabulary import bare
-from ledger.log import Ledger
-from ledger.schema import Entry, EpcisEventHash, Location, Lot, LotEvent
-from ledger.visibility import visible_lots
+from ledger.lineage.visibility import visible_lots
+from ledger.log.service import Ledger
+from ledger.storage.db import read_transaction
+from ledger.storage.schema import Entry, EpcisEventHash, Location, Lot, LotEvent
 from verifier.gs1 import IdentifierError
 
 DEFAULT_PER_PAGE = 30

@@ -1,7 +1,7 @@
 """Hash tiles and entry bundles, cut from the tree nodes the log already stores.
 
 A hash at tree level ``8 L`` is a perfect subtree's hash, stored beside the entry that
-completed it (``ledger.tree``): a level-``L`` tile of width ``W`` is one primary-key
+completed it (``ledger.log.tree``): a level-``L`` tile of width ``W`` is one primary-key
 read of ``W`` entries' node rows, whatever the log's size. Nothing is hashed to serve a
 tile. A full tile (or bundle) never changes, so ``TileStore`` keeps the most recently
 read ones in memory; a partial one is read each time (it is small, and a new width
@@ -13,9 +13,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from ledger import tree
 from ledger.errors import InvalidRange, LedgerError, NotFound
-from ledger.log import Ledger
+from ledger.log import tree
+from ledger.log.service import Ledger
 from verifier.tiles import MAX_ENTRY_BYTES, Tile, encode_bundle
 
 #: Full tiles and bundles kept in memory: 8 KiB a hash tile, about 100 KiB a bundle.

@@ -21,9 +21,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.log import Ledger
+from ledger.log.service import Ledger
+from ledger.log.witnessing import cosigned_checkpoint
 from ledger.tiles.store import TileStore
-from ledger.witnessing import cosigned_checkpoint
 from verifier.note import verify_checkpoint
 from verifier.tiles import CHECKPOINT_PATH, Tile, entry_bundles, tiles_of_tree
 

@@ -1,0 +1,2 @@
+"""The demo ledger: the traceability story (``data``) and a season of stock and orders
+(``inventory``)."""

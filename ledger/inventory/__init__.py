@@ -1,0 +1,2 @@
+"""Stock by location (``stock``), purchase orders (``orders``), demand forecasts
+(``forecast``), replenishment suggestions (``replenishment``) and reports (``reports``)."""

@@ -1,0 +1,1 @@
+"""Event models and identifiers."""

@@ -1,0 +1,1 @@
+"""Stock, orders, replenishment, forecasts, reports."""

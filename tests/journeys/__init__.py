@@ -1,0 +1,1 @@
+"""Users' journeys end to end: browser pages and whole regulator stories."""

@@ -1,0 +1,1 @@
+"""Labels: codes, layouts, renderings."""

@@ -1,0 +1,1 @@
+"""The load runner and the benchmarks."""

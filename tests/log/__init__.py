@@ -1,0 +1,1 @@
+"""The log: appends, proofs, checkpoints, exports, bundles, witnesses."""

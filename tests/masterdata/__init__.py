@@ -1,0 +1,1 @@
+"""Organisations, locations, products, terms, keys."""

@@ -1,0 +1,1 @@
+"""Read models rebuilt by replaying the log."""

@@ -1,0 +1,1 @@
+"""Traces, lots, recalls and FSMA exports."""
