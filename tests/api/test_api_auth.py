@@ -88,7 +88,12 @@ CASES: list[Case] = [
     ("GET", "/v1/products", lambda r: None, only(*ROLES)),
     ("GET", f"/v1/products/{LETTUCE}", lambda r: None, only(*ROLES)),
     # The catalogue price is the supplier's (the farm registered the lettuce); all read it.
-    ("PUT", f"/v1/products/{LETTUCE}/catalogue", lambda r: {"unit_price": "1.25"}, only("supplier")),
+    (
+        "PUT",
+        f"/v1/products/{LETTUCE}/catalogue",
+        lambda r: {"unit_price": "1.25"},
+        only("supplier"),
+    ),
     ("GET", f"/v1/products/{LETTUCE}/catalogue", lambda r: None, only(*ROLES)),
     ("POST", "/v1/keys", lambda r: {"org_id": "farm", "role": "store"}, only("admin", ok=201)),
     ("GET", "/v1/keys", lambda r: None, only("admin")),
