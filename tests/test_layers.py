@@ -17,14 +17,14 @@ from pathlib import Path
 import ledger
 
 LAYERS = [
-    ('demo',),
-    ('trace', 'inventory', 'epcis', 'tiles'),
-    ('log',),
-    ('projections',),
-    ('masterdata', 'lineage'),
-    ('events',),
-    ('storage',),
-    ('kernel',),
+    ("demo",),
+    ("trace", "inventory", "epcis", "tiles"),
+    ("log",),
+    ("projections",),
+    ("masterdata", "lineage"),
+    ("events",),
+    ("storage",),
+    ("kernel",),
 ]
 REPO = Path(__file__).resolve().parent.parent
 LEDGER = REPO / "ledger"

@@ -47,9 +47,11 @@ OWN_LOT = {"north": "N-ONLY", "south": "S-ONLY"}
 SHARED = "SHARED"
 # Endpoints public by design (the transparency log's commitments: checkpoint, key, proofs
 # and leaf lookup; the resolver a QR code opens; health and docs): no key, and not scoped.
-PUBLIC = re.compile(r"^/(v1/log/(checkpoint|key|proof/|leaf)|01/|healthz|readyz|$)")
+PUBLIC = re.compile(r"^/(v1/log/(checkpoint|key|proof/|leaf)|tile/\{level\}|01/|healthz|readyz|$)")
 # The log's contents, every organisation's movements: the auditor role and the operator.
-LOG_CONTENTS = {"/v1/log/entries": ("admin", "regulator"), "/v1/log/export": ("admin", "regulator")}
+LOG_CONTENTS = dict.fromkeys(
+    ("/v1/log/entries", "/v1/log/export", "/tile/entries/{tile}"), ("admin", "regulator")
+)
 # Shared directories every role reads: they name every organisation's locations.
 DIRECTORY = {"/v1/locations", "/v1/products", "/v1/products/{gtin}"}
 # Reads of one lot: 200 for a lot the caller handled, 404 for one it never did.
@@ -165,6 +167,10 @@ def _url(path: str, org: str, lot: str, other: str) -> str:
         "org_id": side,
         "order_id": "PO-NONE",
         "recall_id": "R-NONE",
+        "capture_id": "0" * 32,
+        "level": "0",
+        "tile": "000.p/1",
+        "event_id": "ni:///sha-256;" + "0" * 64 + "?ver=CBV2.0",
         "key_id": "0" * 32,
         "fmt": "csv" if path.startswith("/v1/trace") else "json",
         "path": f"{LETTUCE}/10/{lot}",

@@ -376,9 +376,7 @@ def test_a_transformation_consumes_its_inputs_into_new_lots(
     any_class = events_of(query(client, api_keys.farm, MATCH_anyEPCClass=carrots))
     assert [e["type"] for e in any_class] == ["ObjectEvent", "TransformationEvent"]
     made = any_class[1]
-    assert made["inputQuantityList"] == [
-        {"epcClass": carrots, "quantity": 120, "uom": "KGM"}
-    ]
+    assert made["inputQuantityList"] == [{"epcClass": carrots, "quantity": 120, "uom": "KGM"}]
     assert lot_class(made["outputQuantityList"][0]["epcClass"]).lot == "S1"
     assert made["outputQuantityList"][0]["quantity"] == 100.5
     own_class = events_of(query(client, api_keys.farm, MATCH_epcClass=carrots))
@@ -398,8 +396,11 @@ def test_the_hash_index_is_rebuilt_from_the_log(
 
     def index() -> list[tuple[str, str, int]]:
         with carrot_farm.engine.connect() as conn:
-            rows = conn.execute(select(EpcisEventHash.org_id, EpcisEventHash.event_hash,
-                                       EpcisEventHash.seq).order_by(EpcisEventHash.seq))
+            rows = conn.execute(
+                select(
+                    EpcisEventHash.org_id, EpcisEventHash.event_hash, EpcisEventHash.seq
+                ).order_by(EpcisEventHash.seq)
+            )
             return [(str(o), str(h), int(s)) for o, h, s in rows]
 
     before = index()

@@ -71,6 +71,7 @@ def test_an_order_lines_shipped_total_past_the_limit_is_refused_over_http(
         lines=[{"gtin": LETTUCE, "quantity": "10", "unit": "kg"}],
         order_id="PO-BIG",
     )
+    orders.approve_order(world, "PO-BIG", actor="retail")  # no catalogue price: approved by hand
     po = {"type": "po", "number": "PO-BIG"}
     ship = [ev.ship("A", big, frm="farm-field-1", to="retail-dc", reference=po)] * STEPS
     world.append([dict(e, event_id=str(uuid.uuid4())) for e in ship], actor="farm")
