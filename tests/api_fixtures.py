@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ class ApiClient:
     def __init__(self, app: Any) -> None:
         self.app = app
         self._runner = asyncio.Runner()
+        # A client a test leaves open still closes its event loop (and the loop's socket
+        # pair) when collected: an unclosed one warns at some later test, failing that one.
+        weakref.finalize(self, self._runner.close)
         transport = httpx.ASGITransport(app=app)
         self._client = httpx.AsyncClient(transport=transport, base_url="http://lotledger.test")
 
