@@ -146,16 +146,20 @@ def serve(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        # Generous: on a loaded two-core machine, imports and migrations on PostgreSQL
+        # have taken over a minute.
+        deadline = time.monotonic() + 180
         while True:
             try:
-                if httpx.get(f"{base}/v1/log/key", timeout=2).status_code == 200:
+                if httpx.get(f"{base}/v1/log/key", timeout=5).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
-            if proc.poll() is not None or time.monotonic() > deadline:
+            code = proc.poll()
+            if code is not None or time.monotonic() > deadline:
                 out.seek(0)
-                pytest.fail(f"the service did not start: {out.read()}")
+                why = f"exited with {code}" if code is not None else "no answer in 180 s"
+                pytest.fail(f"the service did not start ({why}): {out.read()}")
             time.sleep(0.2)
         yield base
     finally:
