@@ -18,8 +18,8 @@ Subcommands::
                      [--direction forward|backward] [--at LOCATION] [--json]
     lotledger-verify witness --state DIR --key-file FILE --log-key KEY [--log-key ...]
                      [--listen HOST:PORT]
-    lotledger-verify witness-key NAME      (print a new witness signer key, then its
-                                            verifier key on stderr)
+    lotledger-verify witness-key NAME [--ml-dsa]   (print a new witness signer key, then
+                                            its verifier key on stderr; --ml-dsa: ML-DSA-44)
 
 ``KEY`` is a C2SP verifier key string (``name+keyid+base64``) or a file holding
 one. Exit status: 0 verified; 1 only for proven tampering or inconsistency (the
@@ -61,7 +61,13 @@ from verifier.errors import (
     WitnessQuorumError,
     WitnessRefusal,
 )
-from verifier.note import ALG_COSIGNATURE_V1, SignerKey, VerifierKey
+from verifier.note import (
+    ALG_COSIGNATURE_MLDSA44,
+    ALG_COSIGNATURE_V1,
+    COSIGNATURE_ALGORITHMS,
+    SignerKey,
+    VerifierKey,
+)
 from verifier.recall import parse_lot, recall_from_export
 from verifier.tile_audit import audit_tiles, serves_tiles_only
 from verifier.tlog_proof import FILE_SUFFIX, TlogProof, verify_tlog_proof
@@ -187,8 +193,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--listen", default="127.0.0.1:8470", help="HOST:PORT (default %(default)s)")
 
-    p = sub.add_parser("witness-key", help="generate a witness key (cosignature/v1)")
+    p = sub.add_parser(
+        "witness-key", help="generate a witness key (cosignature/v1, or ML-DSA-44 with --ml-dsa)"
+    )
     p.add_argument("name")
+    p.add_argument(
+        "--ml-dsa",
+        action="store_true",
+        help="an ML-DSA-44 cosigner key (type 0x06), as c2sp.org/tlog-cosignature recommends "
+        "for new witnesses",
+    )
     return parser
 
 
@@ -379,8 +393,10 @@ def _cmd_witness(args: argparse.Namespace) -> int:
         raise _UsageError(f"cannot read {args.key_file}: {exc}") from None
     except KeyFormatError as exc:
         raise _UsageError(f"{args.key_file}: {exc}") from None
-    if signer.algorithm != ALG_COSIGNATURE_V1:
-        raise _UsageError("the witness key must be a cosignature/v1 key (see witness-key)")
+    if signer.algorithm not in COSIGNATURE_ALGORITHMS:
+        raise _UsageError(
+            "the witness key must be a cosignature/v1 or ML-DSA-44 key (see witness-key)"
+        )
     logs = [_key(text) for text in args.log_key]
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit():
@@ -402,7 +418,8 @@ def _cmd_witness(args: argparse.Namespace) -> int:
 
 def _cmd_witness_key(args: argparse.Namespace) -> int:
     try:
-        signer = SignerKey.generate(args.name, ALG_COSIGNATURE_V1)
+        algorithm = ALG_COSIGNATURE_MLDSA44 if args.ml_dsa else ALG_COSIGNATURE_V1
+        signer = SignerKey.generate(args.name, algorithm)
     except KeyFormatError as exc:
         raise _UsageError(str(exc)) from None
     print(signer)
