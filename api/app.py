@@ -44,6 +44,7 @@ from api.routers import (
     service,
     stock,
     tiles,
+    tlog_proofs,
     trace,
 )
 from api.schemas import EpcisDocument, EventBatch, ProblemDetail
@@ -67,6 +68,7 @@ ROUTERS: list[APIRouter] = [
     scan.router,
     log.router,
     tiles.router,  # C2SP tlog-tiles: /checkpoint, /tile/...
+    tlog_proofs.router,  # C2SP tlog-proof: one entry's offline proof
     trace.router,
     recalls.router,
     stock.router,

@@ -2,7 +2,8 @@
 
 Subcommands::
 
-    lotledger-verify bundle FILE --key KEY
+    lotledger-verify bundle FILE --key KEY [--tlog-proofs DIR]
+                     (DIR: also write each verified entry as DIR/entry-SEQ.tlog-proof)
     lotledger-verify log (URL | EXPORT) --key KEY [--state FILE] [--page-size N] [--quiet]
                      [--api-key KEY]             (URL: a regulator or admin API key; or
                                                   env LOTLEDGER_API_KEY)
@@ -10,12 +11,15 @@ Subcommands::
     lotledger-verify log (URL | DIR) --tiles --key KEY [--api-key KEY] [--state FILE]
                                      (C2SP tlog-tiles: ours, a static mirror, a directory;
                                       a URL without /v1/log or a directory is detected)
+    lotledger-verify tlog-proof FILE --key KEY [--leaf FILE] [--witness KEY ...] [--quorum N]
+                     (one entry's C2SP tlog-proof: the log's signature, the inclusion of
+                      the leaf, and the listed witnesses' cosignatures)
     lotledger-verify recall EXPORT --key KEY --lot GTIN/LOT [--lot ...]
                      [--direction forward|backward] [--at LOCATION] [--json]
     lotledger-verify witness --state DIR --key-file FILE --log-key KEY [--log-key ...]
                      [--listen HOST:PORT]
-    lotledger-verify witness-key NAME      (print a new witness signer key, then its
-                                            verifier key on stderr)
+    lotledger-verify witness-key NAME [--ml-dsa]   (print a new witness signer key, then
+                                            its verifier key on stderr; --ml-dsa: ML-DSA-44)
 
 ``KEY`` is a C2SP verifier key string (``name+keyid+base64``) or a file holding
 one. Exit status: 0 verified; 1 only for proven tampering or inconsistency (the
@@ -24,6 +28,8 @@ found); 2 for usage errors, a key or log that is not the one trusted, and input
 that cannot be read or reached or is not in the expected format. ``log URL`` without
 an API key checks what is public (the checkpoint's signature, and its consistency with
 the saved state), prints ``CHECKPOINT ONLY``, and exits 2: the entries were not audited.
+``tlog-proof`` exits 2 too when fewer of the listed witnesses cosigned than ``--quorum``
+asks (default: all of them): the proof may be genuine, but is not trusted enough.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from verifier.audit import (
     check_checkpoint_url,
     state_path_for,
 )
-from verifier.bundle import Bundle, render_timeline, verify_bundle
+from verifier.bundle import Bundle, describe, render_timeline, verify_bundle
 from verifier.errors import (
     EncodingError,
     EntryError,
@@ -52,11 +58,19 @@ from verifier.errors import (
     NoteError,
     UnknownLogError,
     VerificationError,
+    WitnessQuorumError,
     WitnessRefusal,
 )
-from verifier.note import ALG_COSIGNATURE_V1, SignerKey, VerifierKey
+from verifier.note import (
+    ALG_COSIGNATURE_MLDSA44,
+    ALG_COSIGNATURE_V1,
+    COSIGNATURE_ALGORITHMS,
+    SignerKey,
+    VerifierKey,
+)
 from verifier.recall import parse_lot, recall_from_export
 from verifier.tile_audit import audit_tiles, serves_tiles_only
+from verifier.tlog_proof import FILE_SUFFIX, TlogProof, verify_tlog_proof
 from verifier.witness import Witness, serve
 
 __all__ = ["main"]
@@ -95,6 +109,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bundle", help="verify a lot's provenance bundle and print its timeline")
     p.add_argument("file", help="bundle JSON file ('-' for stdin)")
     p.add_argument("--key", required=True, help="the log's verifier key (or a file with it)")
+    p.add_argument(
+        "--tlog-proofs",
+        type=Path,
+        metavar="DIR",
+        help="also write each verified entry as a C2SP tlog-proof, DIR/entry-SEQ.tlog-proof",
+    )
 
     p = sub.add_parser("log", help="full audit of a log: a server URL or an export file")
     p.add_argument("source", help="http(s)://server or an export file ('-' for stdin)")
@@ -133,6 +153,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    p = sub.add_parser("tlog-proof", help="verify one entry's C2SP tlog-proof (offline)")
+    p.add_argument("file", help="the .tlog-proof file ('-' for stdin)")
+    p.add_argument("--key", required=True, help="the log's verifier key (or a file with it)")
+    p.add_argument(
+        "--leaf",
+        help="a file with the entry's leaf bytes, for a proof without an extra line (with "
+        "one, these bytes are checked instead of the extra's)",
+    )
+    p.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a witness's cosigner key (cosignature/v1 or ML-DSA-44, or a file with it) that "
+        "must have cosigned the checkpoint (repeatable)",
+    )
+    p.add_argument(
+        "--quorum",
+        type=int,
+        metavar="N",
+        help="how many of the --witness keys must have cosigned (default: all)",
+    )
+
     p = sub.add_parser("recall", help="recall lookup from a verified export")
     p.add_argument("export", help="export file ('-' for stdin)")
     p.add_argument("--key", required=True, help="the log's verifier key (or a file with it)")
@@ -150,8 +193,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--listen", default="127.0.0.1:8470", help="HOST:PORT (default %(default)s)")
 
-    p = sub.add_parser("witness-key", help="generate a witness key (cosignature/v1)")
+    p = sub.add_parser(
+        "witness-key", help="generate a witness key (cosignature/v1, or ML-DSA-44 with --ml-dsa)"
+    )
     p.add_argument("name")
+    p.add_argument(
+        "--ml-dsa",
+        action="store_true",
+        help="an ML-DSA-44 cosigner key (type 0x06), as c2sp.org/tlog-cosignature recommends "
+        "for new witnesses",
+    )
     return parser
 
 
@@ -170,9 +221,21 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         raise _UsageError(f"cannot read {args.file}: {exc}") from None
-    provenance = verify_bundle(Bundle.from_json(data), key)
+    bundle = Bundle.from_json(data)
+    provenance = verify_bundle(bundle, key)
     sys.stdout.write(render_timeline(provenance))
     sys.stdout.write("VERIFIED\n")
+    if args.tlog_proofs is not None:
+        try:
+            args.tlog_proofs.mkdir(parents=True, exist_ok=True)
+            for entry in bundle.entries:
+                proof = TlogProof(entry.seq, entry.proof, bundle.checkpoint_note, entry.leaf)
+                (args.tlog_proofs / f"entry-{entry.seq}{FILE_SUFFIX}").write_text(
+                    proof.encode(), encoding="utf-8"
+                )
+        except OSError as exc:
+            raise _UsageError(_os_message(exc)) from None
+        print(f"wrote {len(bundle.entries)} tlog-proofs to {args.tlog_proofs}")
     return OK
 
 
@@ -264,6 +327,42 @@ def _checkpoint_only(source: str, key: VerifierKey, state: Path) -> int:
     )
 
 
+def _cmd_tlog_proof(args: argparse.Namespace) -> int:
+    key = _key(args.key)
+    witnesses = [_key(text) for text in args.witness]
+    if args.quorum is not None and not 0 <= args.quorum <= len(witnesses):
+        raise _UsageError(f"--quorum must be between 0 and the {len(witnesses)} --witness keys")
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+        leaf = None if args.leaf is None else Path(args.leaf).read_bytes()
+    except OSError as exc:
+        raise _UsageError(_os_message(exc)) from None
+    proof = TlogProof.parse(data)
+    if leaf is None and proof.extra is None:
+        raise _UsageError("the proof has no extra line with the leaf bytes: pass --leaf FILE")
+    try:
+        verified = verify_tlog_proof(proof, key, leaf=leaf, witnesses=witnesses, quorum=args.quorum)
+    except WitnessQuorumError as exc:
+        return _say(f"lotledger-verify: not cosigned as required: {exc}", USAGE)
+    cosigned = (
+        "; cosigned by "
+        + ", ".join(f"{name} (at {timestamp})" for name, timestamp in verified.cosigned_by)
+        if verified.cosigned_by
+        else ""
+    )
+    print(
+        f"VERIFIED entry {verified.index} of log {verified.origin}: included in the signed "
+        f"tree of size {verified.size}, root {verified.root.hex()}{cosigned}"
+    )
+    envelope = verified.envelope
+    if envelope is not None and isinstance(envelope.get("event"), dict):
+        print(
+            f"  {envelope.get('recorded_at')} {envelope.get('actor')}: "
+            f"{describe(envelope['event'])}"
+        )
+    return OK
+
+
 def _cmd_recall(args: argparse.Namespace) -> int:
     key = _key(args.key)
     lots = [parse_lot(text) for text in args.lot]
@@ -294,8 +393,10 @@ def _cmd_witness(args: argparse.Namespace) -> int:
         raise _UsageError(f"cannot read {args.key_file}: {exc}") from None
     except KeyFormatError as exc:
         raise _UsageError(f"{args.key_file}: {exc}") from None
-    if signer.algorithm != ALG_COSIGNATURE_V1:
-        raise _UsageError("the witness key must be a cosignature/v1 key (see witness-key)")
+    if signer.algorithm not in COSIGNATURE_ALGORITHMS:
+        raise _UsageError(
+            "the witness key must be a cosignature/v1 or ML-DSA-44 key (see witness-key)"
+        )
     logs = [_key(text) for text in args.log_key]
     host, _, port = args.listen.rpartition(":")
     if not host or not port.isdigit():
@@ -317,7 +418,8 @@ def _cmd_witness(args: argparse.Namespace) -> int:
 
 def _cmd_witness_key(args: argparse.Namespace) -> int:
     try:
-        signer = SignerKey.generate(args.name, ALG_COSIGNATURE_V1)
+        algorithm = ALG_COSIGNATURE_MLDSA44 if args.ml_dsa else ALG_COSIGNATURE_V1
+        signer = SignerKey.generate(args.name, algorithm)
     except KeyFormatError as exc:
         raise _UsageError(str(exc)) from None
     print(signer)
@@ -328,6 +430,7 @@ def _cmd_witness_key(args: argparse.Namespace) -> int:
 COMMANDS = {
     "bundle": _cmd_bundle,
     "log": _cmd_log,
+    "tlog-proof": _cmd_tlog_proof,
     "recall": _cmd_recall,
     "witness": _cmd_witness,
     "witness-key": _cmd_witness_key,

@@ -27,8 +27,10 @@ VerificationError                 root: anything the verifier refuses
 ├── UnknownLogError               the log's origin or key is not the one the auditor
 │                                 trusts (another deployment, or the wrong key given)
 ├── LotNotFoundError              a recall or bundle names a lot the entries never mention
-└── WitnessRefusal                a witness refuses a checkpoint: carries the C2SP
-                                  tlog-witness HTTP status (and its size on 409)
+├── WitnessRefusal                a witness refuses a checkpoint: carries the C2SP
+│                                 tlog-witness HTTP status (and its size on 409)
+└── WitnessQuorumError            fewer of the trusted witnesses cosigned a checkpoint
+                                  than the policy asks (not tampering: not enough trust)
 """
 
 from __future__ import annotations
@@ -148,3 +150,7 @@ class WitnessRefusal(VerificationError):
         self.status = status
         self.reason = message
         self.size = size
+
+
+class WitnessQuorumError(VerificationError):
+    """Fewer of the trusted witnesses cosigned a checkpoint than the policy asks for."""

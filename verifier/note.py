@@ -1,4 +1,4 @@
-"""C2SP signed notes, tlog checkpoints and tlog cosignatures (Ed25519).
+"""C2SP signed notes, tlog checkpoints and tlog cosignatures (Ed25519 and ML-DSA-44).
 
 Specifications: c2sp.org/signed-note, c2sp.org/tlog-checkpoint and
 c2sp.org/tlog-cosignature (``cosignature/v1``); the Go reference is
@@ -10,6 +10,11 @@ four bytes of SHA-256(name || "\\n" || type byte || public key), with type byte
 0x01 for plain Ed25519 note signatures and 0x04 for timestamped Ed25519 witness
 cosignatures, whose signature bytes are ``timestamp (u64, big-endian) || Ed25519
 signature`` over ``"cosignature/v1\\ntime <timestamp>\\n" + checkpoint body``.
+Type 0x06 is the ML-DSA-44 cosignature (FIPS 204, through ``cryptography``'s OpenSSL
+backend): a 1,312-byte public key, signature bytes ``timestamp || 2,420-byte ML-DSA-44
+signature`` over the binary ``subtree/v1`` message (label, the cosigner's name, timestamp,
+the log's origin, start 0, end = tree size, root hash), which commits to the cosigner's
+name and not to the checkpoint's extension lines.
 
 Keys travel as strings: a verifier key is ``name+hexkeyid+base64(type || public
 key)``, a signer key ``PRIVATE+KEY+name+hexkeyid+base64(type || seed)``.
@@ -26,8 +31,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA44PrivateKey, MLDSA44PublicKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -45,8 +51,10 @@ from verifier.errors import (
 from verifier.hashing import HASH_SIZE
 
 __all__ = [
+    "ALG_COSIGNATURE_MLDSA44",
     "ALG_COSIGNATURE_V1",
     "ALG_ED25519",
+    "COSIGNATURE_ALGORITHMS",
     "MAX_SIGNATURES",
     "Checkpoint",
     "Note",
@@ -57,6 +65,7 @@ __all__ = [
     "cosign_checkpoint",
     "cosignature_message",
     "key_id",
+    "mldsa_cosignature_message",
     "parse_checkpoint",
     "parse_note",
     "sign_note",
@@ -69,13 +78,22 @@ ALG_ED25519 = 0x01
 """Signature type byte of plain Ed25519 note signatures."""
 ALG_COSIGNATURE_V1 = 0x04
 """Signature type byte of timestamped Ed25519 witness cosignatures (cosignature/v1)."""
-_ALGORITHMS = (ALG_ED25519, ALG_COSIGNATURE_V1)
+ALG_COSIGNATURE_MLDSA44 = 0x06
+"""Signature type byte of timestamped ML-DSA-44 witness cosignatures (subtree/v1 message)."""
+COSIGNATURE_ALGORITHMS = (ALG_COSIGNATURE_V1, ALG_COSIGNATURE_MLDSA44)
+"""The cosigner key types a witness may have."""
+_ALGORITHMS = (ALG_ED25519, ALG_COSIGNATURE_V1, ALG_COSIGNATURE_MLDSA44)
+#: (public key, seed, signature) sizes per type byte.
+_SIZES = {
+    ALG_ED25519: (32, 32, 64),
+    ALG_COSIGNATURE_V1: (32, 32, 64),
+    ALG_COSIGNATURE_MLDSA44: (1312, 32, 2420),
+}
+_SUBTREE_LABEL = b"subtree/v1\n\x00"
 
 MAX_SIGNATURES = 100
 """Most signature lines a note may carry (C2SP: at least 16 must be accepted; Go allows 100)."""
 
-_ED25519_KEY_SIZE = 32
-_ED25519_SIGNATURE_SIZE = 64
 _TIMESTAMP_SIZE = 8
 _MAX_TIMESTAMP = 2**63 - 1
 _KEY_ID_SIZE = 4
@@ -124,10 +142,11 @@ def _check_key_fields(name: str, algorithm: int, key_bytes: bytes, what: str) ->
         raise KeyFormatError(f"key name {name!r} must be non-empty, without spaces or '+'")
     if algorithm not in _ALGORITHMS:
         raise KeyFormatError(f"unsupported signature type 0x{algorithm:02x}")
-    if len(key_bytes) != _ED25519_KEY_SIZE:
-        raise KeyFormatError(
-            f"Ed25519 {what} must be {_ED25519_KEY_SIZE} bytes, got {len(key_bytes)}"
-        )
+    public_size, seed_size, _ = _SIZES[algorithm]
+    size = seed_size if what == "seed" else public_size
+    if len(key_bytes) != size:
+        kind = "ML-DSA-44" if algorithm == ALG_COSIGNATURE_MLDSA44 else "Ed25519"
+        raise KeyFormatError(f"{kind} {what} must be {size} bytes, got {len(key_bytes)}")
 
 
 def _split_key(text: str) -> tuple[str, bytes, int, bytes]:
@@ -186,14 +205,23 @@ class VerifierKey:
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
     def verify(self, message: bytes, signature: bytes) -> None:
-        """Check a raw 64-byte Ed25519 signature over ``message``; ``SignatureError`` if not."""
-        if len(signature) != _ED25519_SIGNATURE_SIZE:
+        """Check a raw signature (64-byte Ed25519, or 2,420-byte ML-DSA-44 with an empty
+        context) over ``message``; ``SignatureError`` if not."""
+        expected = _SIZES[self.algorithm][2]
+        if len(signature) != expected:
             raise SignatureError(
-                f"signature by {self.name} must be {_ED25519_SIGNATURE_SIZE} bytes,"
-                f" got {len(signature)}"
+                f"signature by {self.name} must be {expected} bytes, got {len(signature)}"
             )
         try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
+            if self.algorithm == ALG_COSIGNATURE_MLDSA44:
+                MLDSA44PublicKey.from_public_bytes(self.public_key).verify(signature, message)
+            else:
+                Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
+        except UnsupportedAlgorithm:
+            raise KeyFormatError(
+                f"{self.name} is an ML-DSA-44 key, which this cryptography build (its OpenSSL) "
+                "cannot verify"
+            ) from None
         except InvalidSignature:
             raise SignatureError(
                 f"signature by {self.name}+{self.key_id.hex()} does not verify"
@@ -218,28 +246,31 @@ class SignerKey:
                 f" (expected {computed.hex()})"
             )
 
-    def _private(self) -> Ed25519PrivateKey:
-        return Ed25519PrivateKey.from_private_bytes(self.seed)
+    def _private(self) -> Ed25519PrivateKey | MLDSA44PrivateKey:
+        return _private_key(self.seed, self.algorithm)
 
     def _public_bytes(self) -> bytes:
         return self._private().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
     @classmethod
     def from_seed(cls, name: str, seed: bytes, algorithm: int = ALG_ED25519) -> SignerKey:
+        """A key from its 32-byte seed (Ed25519's private key; ML-DSA-44's key generation
+        seed, FIPS 204's xi)."""
         _check_key_fields(name, algorithm, seed, "seed")
         public = (
-            Ed25519PrivateKey.from_private_bytes(seed)
-            .public_key()
-            .public_bytes(Encoding.Raw, PublicFormat.Raw)
+            _private_key(seed, algorithm).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         )
         return cls(name, key_id(name, algorithm, public), seed, algorithm)
 
     @classmethod
     def generate(cls, name: str, algorithm: int = ALG_ED25519) -> SignerKey:
         """A fresh random key."""
-        seed = Ed25519PrivateKey.generate().private_bytes(
-            Encoding.Raw, PrivateFormat.Raw, NoEncryption()
-        )
+        if algorithm == ALG_COSIGNATURE_MLDSA44:
+            seed = MLDSA44PrivateKey.generate().private_bytes_raw()
+        else:
+            seed = Ed25519PrivateKey.generate().private_bytes(
+                Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+            )
         return cls.from_seed(name, seed, algorithm)
 
     @classmethod
@@ -261,8 +292,14 @@ class SignerKey:
         return VerifierKey(self.name, self.key_id, self._public_bytes(), self.algorithm)
 
     def sign(self, message: bytes) -> bytes:
-        """The raw 64-byte Ed25519 signature of ``message``."""
+        """The raw signature of ``message`` (Ed25519, or ML-DSA-44 with an empty context)."""
         return self._private().sign(message)
+
+
+def _private_key(seed: bytes, algorithm: int) -> Ed25519PrivateKey | MLDSA44PrivateKey:
+    if algorithm == ALG_COSIGNATURE_MLDSA44:
+        return MLDSA44PrivateKey.from_seed_bytes(seed)
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,12 +379,41 @@ def cosignature_message(body: str, timestamp: int) -> bytes:
     return f"{_COSIGNATURE_HEADER}time {timestamp}\n{body}".encode()
 
 
-def _split_timestamp(signature: Signature) -> tuple[int, bytes]:
+def mldsa_cosignature_message(cosigner: str, timestamp: int, checkpoint: Checkpoint) -> bytes:
+    """What an ML-DSA-44 cosignature signs (c2sp.org/tlog-cosignature, ``cosigned_message``):
+    ``"subtree/v1\\n\\0"``, the cosigner's name and the log's origin each with a one-byte
+    length, the timestamp, start 0 and end = the tree size as big-endian uint64, the root."""
+    name, origin = cosigner.encode("utf-8"), checkpoint.origin.encode("utf-8")
+    for what, value in (("cosigner name", name), ("log origin", origin)):
+        if not 1 <= len(value) <= 255:
+            raise SignatureError(f"an ML-DSA-44 cosignature's {what} is 1 to 255 bytes")
+    return b"".join(
+        [
+            _SUBTREE_LABEL,
+            bytes([len(name)]),
+            name,
+            timestamp.to_bytes(_TIMESTAMP_SIZE, "big"),
+            bytes([len(origin)]),
+            origin,
+            (0).to_bytes(8, "big"),
+            checkpoint.size.to_bytes(8, "big"),
+            checkpoint.root_hash,
+        ]
+    )
+
+
+def _signed_message(text: str, name: str, algorithm: int, timestamp: int) -> bytes:
+    if algorithm == ALG_COSIGNATURE_MLDSA44:
+        return mldsa_cosignature_message(name, timestamp, parse_checkpoint(text))
+    return cosignature_message(text, timestamp)
+
+
+def _split_timestamp(signature: Signature, algorithm: int) -> tuple[int, bytes]:
     raw = signature.signature
-    if len(raw) != _TIMESTAMP_SIZE + _ED25519_SIGNATURE_SIZE:
+    expected = _TIMESTAMP_SIZE + _SIZES[algorithm][2]
+    if len(raw) != expected:
         raise SignatureError(
-            f"cosignature by {signature.name} must be"
-            f" {_TIMESTAMP_SIZE + _ED25519_SIGNATURE_SIZE} bytes, got {len(raw)}"
+            f"cosignature by {signature.name} must be {expected} bytes, got {len(raw)}"
         )
     timestamp = int.from_bytes(raw[:_TIMESTAMP_SIZE], "big")
     if timestamp > _MAX_TIMESTAMP:
@@ -356,9 +422,9 @@ def _split_timestamp(signature: Signature) -> tuple[int, bytes]:
 
 
 def _verify_signature(text: str, signature: Signature, key: VerifierKey) -> None:
-    if key.algorithm == ALG_COSIGNATURE_V1:
-        timestamp, raw = _split_timestamp(signature)
-        key.verify(cosignature_message(text, timestamp), raw)
+    if key.algorithm in COSIGNATURE_ALGORITHMS:
+        timestamp, raw = _split_timestamp(signature, key.algorithm)
+        key.verify(_signed_message(text, key.name, key.algorithm, timestamp), raw)
     else:
         key.verify(text.encode("utf-8"), signature.signature)
 
@@ -490,29 +556,30 @@ def verify_checkpoint(note: str, key: VerifierKey, *, origin: str | None = None)
 
 
 def cosign_checkpoint(body: str, signer: SignerKey, timestamp: int) -> Signature:
-    """A cosignature/v1 on checkpoint ``body`` at POSIX time ``timestamp`` (a type 0x04 key).
+    """A cosignature on checkpoint ``body`` at POSIX time ``timestamp``: cosignature/v1 for a
+    type 0x04 key, ML-DSA-44 (subtree/v1 message) for a type 0x06 key.
 
     Add it to the checkpoint note with ``add_signatures(note, signature)``.
     """
-    if signer.algorithm != ALG_COSIGNATURE_V1:
-        raise KeyFormatError(f"{signer.name} is not a cosigner key (type 0x04)")
+    if signer.algorithm not in COSIGNATURE_ALGORITHMS:
+        raise KeyFormatError(f"{signer.name} is not a cosigner key (type 0x04 or 0x06)")
     if not 0 <= timestamp <= _MAX_TIMESTAMP:
         raise ValueError(f"timestamp {timestamp} is outside 0..2**63-1")
     parse_checkpoint(body)
-    raw = signer.sign(cosignature_message(body, timestamp))
+    raw = signer.sign(_signed_message(body, signer.name, signer.algorithm, timestamp))
     return Signature(signer.name, signer.key_id, timestamp.to_bytes(_TIMESTAMP_SIZE, "big") + raw)
 
 
 def verify_cosignature(note: str, key: VerifierKey) -> int:
-    """Check a witness's cosignature/v1 on a checkpoint note; return its timestamp.
+    """Check a witness's cosignature on a checkpoint note; return its timestamp.
 
-    ``key`` is the witness's type 0x04 key. Raises ``UnknownKeyError`` if the
-    witness did not cosign, ``SignatureError`` if its cosignature fails, and
-    ``CheckpointError`` if the body is not a checkpoint.
+    ``key`` is the witness's type 0x04 (cosignature/v1) or 0x06 (ML-DSA-44) key. Raises
+    ``UnknownKeyError`` if the witness did not cosign, ``SignatureError`` if its
+    cosignature fails, and ``CheckpointError`` if the body is not a checkpoint.
     """
-    if key.algorithm != ALG_COSIGNATURE_V1:
-        raise KeyFormatError(f"{key.name} is not a cosigner key (type 0x04)")
+    if key.algorithm not in COSIGNATURE_ALGORITHMS:
+        raise KeyFormatError(f"{key.name} is not a cosigner key (type 0x04 or 0x06)")
     verified = verify_note(note, [key])
     parse_checkpoint(verified.text)
-    timestamp, _ = _split_timestamp(verified.verified[0])
+    timestamp, _ = _split_timestamp(verified.verified[0], key.algorithm)
     return timestamp

@@ -60,6 +60,7 @@ def tile_reader(prefix: str, *, api_key: str | None = None, fetch: Fetch | None 
 
         return read_file
     base = prefix.rstrip("/")
+
     def read_url(path: str) -> bytes:
         url = f"{base}/{path}"
         if fetch is not None:

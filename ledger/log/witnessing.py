@@ -25,7 +25,7 @@ from ledger.log.service import Ledger
 from ledger.storage.db import read_transaction, write_transaction
 from verifier.errors import VerificationError
 from verifier.note import (
-    ALG_COSIGNATURE_V1,
+    COSIGNATURE_ALGORITHMS,
     Signature,
     VerifierKey,
     add_signatures,
@@ -89,7 +89,7 @@ def load_witnesses(text: str | None = None) -> list[WitnessConfig]:
             key = VerifierKey.parse(parts[1])
         except VerificationError as exc:
             raise ConfigurationError(f"LOTLEDGER_WITNESSES: {exc}") from exc
-        if key.algorithm != ALG_COSIGNATURE_V1:
+        if key.algorithm not in COSIGNATURE_ALGORITHMS:  # Ed25519 or ML-DSA-44 witnesses
             raise ConfigurationError(f"LOTLEDGER_WITNESSES: {key.name} is not a cosigner key")
         witnesses.append(WitnessConfig(parts[0].rstrip("/"), key))
     return witnesses
