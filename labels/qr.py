@@ -130,16 +130,24 @@ def _geometry(version: int) -> _Geometry:
     )
 
 
-class _Bits:
-    """The ``put`` half of ``qrcode.util.BitBuffer``, on one integer instead of bit by bit."""
+class _Bits(util.BitBuffer):
+    """``qrcode.util.BitBuffer`` on one integer instead of a list of bytes filled bit by bit:
+    what ``QRData.write`` writes a segment into. Read ``value`` and ``length``."""
 
     def __init__(self) -> None:
+        self.buffer = []  # unused: the bits are in ``value``
         self.value = 0
         self.length = 0
 
     def put(self, num: int, length: int) -> None:
         self.value = (self.value << length) | (num & ((1 << length) - 1))
         self.length += length
+
+    def put_bit(self, bit: bool) -> None:
+        self.put(int(bit), 1)
+
+    def get(self, index: int) -> bool:
+        return bool(self.value >> (self.length - 1 - index) & 1)
 
 
 # GF(256) with the QR polynomial x^8 + x^4 + x^3 + x^2 + 1.
