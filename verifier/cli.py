@@ -24,6 +24,10 @@ found); 2 for usage errors, a key or log that is not the one trusted, and input
 that cannot be read or reached or is not in the expected format. ``log URL`` without
 an API key checks what is public (the checkpoint's signature, and its consistency with
 the saved state), prints ``CHECKPOINT ONLY``, and exits 2: the entries were not audited.
+
+The formats it reads (the log endpoints' answers, ``lotledger-export``,
+``lotledger-bundle``) are specified in ``FORMATS.md`` beside this package
+(``verifier/FORMATS.md``); ``--help`` prints where it is installed.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ OK, FAILED, USAGE = 0, 1, 2
 #: Where ``log URL`` finds the API key when ``--api-key`` is not given.
 API_KEY_ENV = "LOTLEDGER_API_KEY"
 DEFAULT_STATE = Path.home() / ".lotledger-verify"
+#: The specification of the formats the verifier reads, installed with this package.
+FORMATS = Path(__file__).with_name("FORMATS.md")
 
 
 class _UsageError(Exception):
@@ -89,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="lotledger-verify",
         description="Verify Lotledger provenance bundles, logs and recalls without trusting "
         "the server.",
+        epilog=f"The formats it reads (log endpoints, lotledger-export, lotledger-bundle) "
+        f"are specified in {FORMATS}.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
