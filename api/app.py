@@ -192,8 +192,9 @@ def create_served_app() -> FastAPI:
     objects instead of 700: a batch's objects (its dicts, models, rows) live until its
     commit and are freed by reference counting then, so the ten or so young collections
     a 500-event batch triggered at 700, and the middle-generation ones they led to, only
-    walked and promoted live objects: about 1.2 ms of its ~30 ms of CPU. Cyclic garbage
-    is still collected, a little later.
+    walked and promoted live objects (their share of a batch's CPU is in
+    docs/benchmarks-history.md, "Figures from the code"). Cyclic garbage is still
+    collected, a little later.
     """
     app = create_app()
     gc.collect()

@@ -1,13 +1,13 @@
 """QR code matrices for labels, built on ``qrcode`` but fast enough for label runs.
 
 ``qrcode`` picks the mask the way ISO/IEC 18004 asks (lowest penalty of all
-eight) by laying out the symbol eight times in pure Python, about 13 ms for a
-Digital Link URI. Here ``qrcode`` still does the parts that need care (mode
+eight) by laying out the symbol eight times in pure Python, which dominates a
+label's rendering. Here ``qrcode`` still does the parts that need care (mode
 selection, version fit, Reed-Solomon codewords, function patterns, format and
 version bits); the per-version geometry is cached, and the eight candidate masks
 are applied and scored on rows held as integers. The result is the same matrix
-``qrcode`` makes (tests compare them module for module) in about a tenth of the
-time.
+``qrcode`` makes (tests compare them module for module), much faster (figures:
+docs/benchmarks-history.md, "Figures from the code").
 
 Error correction: level Q (25 % of codewords recoverable). Warehouse labels get
 scuffed by pallet wrap, smeared by forklift tyres, crossed by tape and printed by

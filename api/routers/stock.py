@@ -115,7 +115,8 @@ _ITEM_FIELDS = tuple(StockItemOut.model_fields)
 def stock_json(location: str, found: list[inventory.StockItem]) -> bytes:
     """The ``StockOut`` document's bytes, encoded straight from the stock tuples: a location
     holds 10,000 lots, and a model per lot (built, validated again as the response model,
-    then dumped) cost twice what the read itself does."""
+    then dumped) cost more than the read itself (docs/benchmarks-history.md, "Figures from
+    the code")."""
     # StockItemOut is made of StockItem's fields after location_id, in their order.
     names = _ITEM_FIELDS
     items = [dict(zip(names, item[1:], strict=True)) for item in found]
