@@ -27,7 +27,7 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
-	$(BIN)/mypy ledger verifier
+	$(BIN)/mypy ledger verifier api labels
 
 bench: install-dev
 	$(BIN)/python -m load.bench all --json

@@ -101,6 +101,25 @@ list with the `index` and `field` of every failing event.
 """
 
 
+class _LotledgerApp(FastAPI):
+    """FastAPI whose OpenAPI document also names the problem, batch and EPCIS models, the
+    problem answers of every route, and the links between operations."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = get_openapi(
+                title=self.title,
+                version=self.version,
+                description=self.description,
+                routes=self.routes,
+            )
+            _add_component_models(schema, EventBatch, ProblemDetail, EpcisDocument)
+            document_problems(schema)
+            add_links(schema)
+            self.openapi_schema = schema
+        return self.openapi_schema
+
+
 def create_app(
     ledger: Ledger | None = None,
     settings: Settings | None = None,
@@ -138,7 +157,7 @@ def create_app(
             if owned:
                 ledger.close()
 
-    app = FastAPI(
+    app = _LotledgerApp(
         title="Lotledger",
         version="0.1.0",
         description=DESCRIPTION,
@@ -159,22 +178,6 @@ def create_app(
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     # Outermost, so that every answer gets the headers, the limit's refusals included.
     app.add_middleware(SecurityHeaders)
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-            )
-            _add_component_models(schema, EventBatch, ProblemDetail, EpcisDocument)
-            document_problems(schema)
-            add_links(schema)
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
@@ -191,8 +194,9 @@ def create_served_app() -> FastAPI:
     objects instead of 700: a batch's objects (its dicts, models, rows) live until its
     commit and are freed by reference counting then, so the ten or so young collections
     a 500-event batch triggered at 700, and the middle-generation ones they led to, only
-    walked and promoted live objects: about 1.2 ms of its ~30 ms of CPU. Cyclic garbage
-    is still collected, a little later.
+    walked and promoted live objects (their share of a batch's CPU is in
+    docs/benchmarks-history.md, "Figures from the code"). Cyclic garbage is still
+    collected, a little later.
     """
     app = create_app()
     gc.collect()

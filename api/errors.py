@@ -34,6 +34,7 @@ batch over the limit       413     batch-too-large
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -124,7 +125,7 @@ def problem(
     detail: str,
     *,
     instance: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> Response:
     body: dict[str, Any] = {
@@ -176,9 +177,12 @@ def problem_for(exc: LedgerError, instance: str | None = None) -> Response:
         return problem(status, slug, str(exc), instance=instance, errors=errors)
     if isinstance(exc, RuleViolation):
         errors = [exc.problem().as_dict()]
-        extra = {"details": exc.details} if exc.details else {}
         status, slug = _status_slug(exc)
-        return problem(status, slug, str(exc), instance=instance, errors=errors, **extra)
+        if exc.details:
+            return problem(
+                status, slug, str(exc), instance=instance, errors=errors, details=exc.details
+            )
+        return problem(status, slug, str(exc), instance=instance, errors=errors)
     if isinstance(exc, NotFound):
         return problem(404, "not-found", str(exc), instance=instance)
     if isinstance(exc, NotYours):

@@ -80,8 +80,10 @@ def _register(font: LabelFont) -> float:
     """Register the label font with reportlab; return its ascent per point of size."""
     if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(FONT_NAME, font.path, subfontIndex=font.index))
-    ascent = pdfmetrics.getFont(FONT_NAME).face.ascent
-    return float(ascent) / 1000
+    registered = pdfmetrics.getFont(FONT_NAME)
+    if not isinstance(registered, TTFont):
+        raise TypeError(f"reportlab font {FONT_NAME!r} is not the TrueType label font")
+    return float(registered.face.ascent) / 1000
 
 
 def _measure(text: str, size: float) -> float:

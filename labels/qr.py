@@ -1,13 +1,13 @@
 """QR code matrices for labels, built on ``qrcode`` but fast enough for label runs.
 
 ``qrcode`` picks the mask the way ISO/IEC 18004 asks (lowest penalty of all
-eight) by laying out the symbol eight times in pure Python, about 13 ms for a
-Digital Link URI. Here ``qrcode`` still does the parts that need care (mode
+eight) by laying out the symbol eight times in pure Python, which dominates a
+label's rendering. Here ``qrcode`` still does the parts that need care (mode
 selection, version fit, Reed-Solomon codewords, function patterns, format and
 version bits); the per-version geometry is cached, and the eight candidate masks
 are applied and scored on rows held as integers. The result is the same matrix
-``qrcode`` makes (tests compare them module for module) in about a tenth of the
-time.
+``qrcode`` makes (tests compare them module for module), much faster (figures:
+docs/benchmarks-history.md, "Figures from the code").
 
 Error correction: level Q (25 % of codewords recoverable). Warehouse labels get
 scuffed by pallet wrap, smeared by forklift tyres, crossed by tape and printed by
@@ -130,16 +130,24 @@ def _geometry(version: int) -> _Geometry:
     )
 
 
-class _Bits:
-    """The ``put`` half of ``qrcode.util.BitBuffer``, on one integer instead of bit by bit."""
+class _Bits(util.BitBuffer):
+    """``qrcode.util.BitBuffer`` on one integer instead of a list of bytes filled bit by bit:
+    what ``QRData.write`` writes a segment into. Read ``value`` and ``length``."""
 
     def __init__(self) -> None:
+        self.buffer = []  # unused: the bits are in ``value``
         self.value = 0
         self.length = 0
 
     def put(self, num: int, length: int) -> None:
         self.value = (self.value << length) | (num & ((1 << length) - 1))
         self.length += length
+
+    def put_bit(self, bit: bool) -> None:
+        self.put(int(bit), 1)
+
+    def get(self, index: int) -> bool:
+        return bool(self.value >> (self.length - 1 - index) & 1)
 
 
 # GF(256) with the QR polynomial x^8 + x^4 + x^3 + x^2 + 1.

@@ -3,9 +3,9 @@
 An event's id is the key of the log's idempotency index. A random id (version 4) lands on
 a random page of that B-tree, and once the index outgrows a batch nearly every append
 dirties a page of its own, which the commit writes out whole; a version 7 id begins with
-its millisecond timestamp, so the ids of a batch land on the last few pages. Measured on
-500-event batches (BENCHMARKS.md): about 5 ms a batch, a sixth of its cost. Clients may
-send any UUID; the README recommends version 7 for the same reason.
+its millisecond timestamp, so the ids of a batch land on the last few pages, a saving
+measured on 500-event batches (docs/benchmarks-history.md, "Figures from the code").
+Clients may send any UUID; the README recommends version 7 for the same reason.
 """
 
 from __future__ import annotations

@@ -9,12 +9,12 @@ string leaves the cell empty; a value that does not parse as its kind is kept as
 text rather than lost.
 
 Why not XlsxWriter or openpyxl: writing the same typed 50,000-row FSMA sheet
-(``python -m load.bench xlsx --rows 50000``, BENCHMARKS.md), this writer took
-5.8 s, XlsxWriter in constant-memory mode 27 s and openpyxl's write-only mode
-52 s, with files of less than half their size (inline strings, one deflated
-part per sheet). A recall's export is on the path of a person waiting for it, so
-the service keeps this writer; openpyxl reads every file it writes back in the
-tests.
+(``python -m load.bench xlsx --rows 50000``), this writer is several times faster
+than XlsxWriter in constant-memory mode and openpyxl's write-only mode, with files
+of less than half their size (inline strings, one deflated part per sheet); the
+figures are in BENCHMARKS.md ("FSMA 204 XLSX writers"). A recall's export is on
+the path of a person waiting for it, so the service keeps this writer; openpyxl
+reads every file it writes back in the tests.
 """
 
 from __future__ import annotations

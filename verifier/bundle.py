@@ -1,5 +1,7 @@
 """Provenance bundles (``lotledger-bundle``, version 2): parsed only by ``Bundle.from_json``.
 
+Specified for readers in ``verifier/FORMATS.md``; this docstring is the implementer's view.
+
 A bundle is one JSON object (UTF-8)::
 
     {

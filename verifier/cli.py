@@ -30,6 +30,10 @@ an API key checks what is public (the checkpoint's signature, and its consistenc
 the saved state), prints ``CHECKPOINT ONLY``, and exits 2: the entries were not audited.
 ``tlog-proof`` exits 2 too when fewer of the listed witnesses cosigned than ``--quorum``
 asks (default: all of them): the proof may be genuine, but is not trusted enough.
+
+The formats it reads (the log endpoints' answers, ``lotledger-export``,
+``lotledger-bundle``) are specified in ``FORMATS.md`` beside this package
+(``verifier/FORMATS.md``); ``--help`` prints where it is installed.
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ OK, FAILED, USAGE = 0, 1, 2
 #: Where ``log URL`` finds the API key when ``--api-key`` is not given.
 API_KEY_ENV = "LOTLEDGER_API_KEY"
 DEFAULT_STATE = Path.home() / ".lotledger-verify"
+#: The specification of the formats the verifier reads, installed with this package.
+FORMATS = Path(__file__).with_name("FORMATS.md")
 
 
 class _UsageError(Exception):
@@ -103,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="lotledger-verify",
         description="Verify Lotledger provenance bundles, logs and recalls without trusting "
         "the server.",
+        epilog=f"The formats it reads (log endpoints, lotledger-export, lotledger-bundle) "
+        f"are specified in {FORMATS}.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -1,5 +1,7 @@
 """The log export format (``lotledger-export``, version 1): parsed only here.
 
+Specified for readers in ``verifier/FORMATS.md``; this docstring is the implementer's view.
+
 An export is UTF-8 JSON Lines; every line is the RFC 8785 canonical JSON of one
 object followed by ``\\n``. It streams: a reader needs one line in memory.
 

@@ -1,5 +1,7 @@
 """The log endpoints' wire formats, written once: JSON Schema, encoder and parser together.
 
+Specified for readers in ``verifier/FORMATS.md``.
+
 The server (``api/routers/log.py``) answers with the ``encode_*`` functions here and
 publishes the ``*_SCHEMA`` dicts in its OpenAPI document; the verifier's HTTP client
 (``verifier.audit``) reads the answers only with the ``parse_*`` functions here. The

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -25,9 +24,7 @@ from pathlib import Path
 from typing import TextIO
 
 from api.commands import add_database_options, open_ledger
-from api.errors import ApiError
-from api.routers.labels import lot_label
-from api.routers.resolver import RESOLVER_BASE_ENV
+from api.labelling import RESOLVER_BASE_ENV, configured_resolver_base, label_file_name, lot_label
 from labels import LabelData, render_pdf, render_png, render_zpl
 from labels.digital_link import parse_scan
 from labels.errors import LabelError
@@ -35,6 +32,7 @@ from labels.layout import PNG_STOCKS
 from labels.pdf import SHEETS
 from labels.png import DPIS
 from ledger import Ledger, LedgerError
+from verifier.gs1 import IdentifierError
 
 PROGRESS_FROM = 20
 
@@ -144,7 +142,7 @@ def _stock(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    base = args.resolver or os.environ.get(RESOLVER_BASE_ENV, "").strip()
+    base = args.resolver or configured_resolver_base()
     if not base:
         print(
             "lotledger labels: say where the QR codes point: "
@@ -159,9 +157,8 @@ def run(args: argparse.Namespace) -> int:
             return _write(ledger, args, base, stock)
         finally:
             ledger.close()
-    except (ApiError, LabelError, LedgerError, OSError) as exc:
-        detail = exc.detail if isinstance(exc, ApiError) else str(exc)
-        print(f"\nlotledger labels: {detail}", file=sys.stderr)
+    except (IdentifierError, LabelError, LedgerError, OSError) as exc:
+        print(f"\nlotledger labels: {exc}", file=sys.stderr)
         return 1
 
 
@@ -193,8 +190,7 @@ def _write(ledger: Ledger, args: argparse.Namespace, base: str, stock: str) -> i
         elif args.format == "zpl":
             zpl.append(render_zpl(label, dpi=args.dpi, size=stock, unicode_font=args.font))
         else:
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label.lot)
-            path = out / f"{label.gtin}-{safe}.png"
+            path = out / label_file_name(label, "png")
             path.write_bytes(render_png(label, dpi=args.dpi, size=stock))
             written.append(str(path))
         progress.step()

@@ -76,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps([asdict(o) for o in placed]))
         elif args.action == "suppliers":
             if args.suppliers or args.clear:
-                found = terms.set_suppliers(
+                suppliers = terms.set_suppliers(
                     ledger.engine, args.org, args.gtin, _supplier_pairs(args.suppliers)
                 )
             else:
-                found = terms.suppliers_of(ledger.engine, args.org, args.gtin)
-            print(json.dumps([asdict(s) for s in found]))
+                suppliers = terms.suppliers_of(ledger.engine, args.org, args.gtin)
+            print(json.dumps([asdict(s) for s in suppliers]))
         else:
             saved = terms.set_terms(
                 ledger.engine,

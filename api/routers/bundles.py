@@ -3,7 +3,7 @@
 A bundle follows the visibility rule (``ledger.lineage.visibility``), as a trace does: a lot the
 caller may not see is not found, a regulator's bundle is ``full``, an organisation's holds
 only the entries it may see and says so in its ``scope``. One file proves what it holds
-(``lotledger-verify bundle FILE --key KEY``; the format is in the README).
+(``lotledger-verify bundle FILE --key KEY``; the format is in ``verifier/FORMATS.md``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ router = APIRouter(tags=["verification"])
 @router.get(
     "/v1/lots/{gtin}/{lot}/bundle",
     responses={
-        200: {"description": "A lotledger-bundle, version 2 (see the README)"},
+        200: {"description": "A lotledger-bundle, version 2 (see verifier/FORMATS.md)"},
         **problems(400, *AUTH, 404),
     },
 )

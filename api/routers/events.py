@@ -26,7 +26,8 @@ from ledger.masterdata.keys import forbidden_event
 
 router = APIRouter(tags=["events"])
 
-#: The largest batch validated on the event loop itself (about 6 ms of CPU).
+#: The largest batch validated on the event loop itself: about one GIL switch interval of
+#: CPU (docs/benchmarks-history.md, "Figures from the code").
 _VALIDATE_INLINE = 1000
 
 _REQUEST_BODY: dict[str, Any] = {
@@ -118,8 +119,8 @@ async def append_events(request: Request, key: WriterKey) -> Response:
     # Through the process's group-committing writer: concurrent requests share a commit.
     # The request awaits the writer thread's future; no pool thread is parked per request.
     # submit validates the batch on the calling thread, off the writer's: here, on the event
-    # loop for a batch of up to _VALIDATE_INLINE events (a few ms, about one GIL switch
-    # interval), on a pool thread for a larger one, so that the loop keeps serving others.
+    # loop for a batch of up to _VALIDATE_INLINE events (about one GIL switch interval),
+    # on a pool thread for a larger one, so that the loop keeps serving others.
     writer: GroupCommitter = request.app.state.writer
     if len(events) <= _VALIDATE_INLINE:
         submitted = writer.submit(events, actor=key.org_id)
@@ -139,7 +140,8 @@ def encode_append_result(result: AppendResult) -> bytes:
     "index", "event_id", "seq", "leaf_hash", "duplicate"}, ...], "tree_size", "root_hash",
     "checkpoint"}``. Each receipt is formatted straight into its JSON text (its event id
     escaped by the same function ``json.dumps`` uses) instead of being built as a dict for
-    the encoder to walk: about 0.3 ms less for a 500-event batch."""
+    the encoder to walk, which is measurably cheaper (docs/benchmarks-history.md, "Figures
+    from the code")."""
     receipts = ",".join(
         [
             f'{{"index":{r.index:d},"event_id":{_json_string(r.event_id)},"seq":{r.seq:d},'

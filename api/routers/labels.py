@@ -9,14 +9,13 @@ also carry a GS1-128 barcode of the same element strings.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from api import labelling
 from api.deps import AnyKey, LedgerDep
 from api.errors import ApiError, invalid
 from api.routers import AUTH, problems
@@ -26,11 +25,8 @@ from labels.digital_link import parse_scan
 from labels.errors import LabelDataError, LabelFontError, ScanError
 from labels.png import DPIS
 from ledger import Ledger, NotFound
-from ledger.masterdata import directory
 from ledger.masterdata.keys import KeyInfo
-from ledger.masterdata.registry import get_location
-from ledger.trace import lots
-from verifier.gs1 import IdentifierError, validate_gtin, validate_lot
+from verifier.gs1 import IdentifierError
 
 router = APIRouter(tags=["labels"])
 
@@ -59,35 +55,13 @@ def _bad_identifier(exc: Exception) -> ApiError:
     return ApiError(400, "invalid-identifier", str(exc))
 
 
-def lot_label(ledger: Ledger, base: str, gtin: str, lot: str, *, viewer: str | None) -> LabelData:
-    """The label of one lot: product, lot, expiry and origin as the ledger records them,
-    and the net weight of one trade item from the product's master data (AI 310n)."""
+def _label(ledger: Ledger, base: str, gtin: str, lot: str, *, viewer: str | None) -> LabelData:
+    """``labelling.lot_label``, its errors as problems: a malformed GTIN or lot is a 400,
+    fields no label can encode a 422 (an unknown lot stays ``NotFound``: a 404)."""
     try:
-        gtin = validate_gtin(gtin)
-        lot = validate_lot(lot)
+        return labelling.lot_label(ledger, base, gtin, lot, viewer=viewer)
     except IdentifierError as exc:
         raise _bad_identifier(exc) from None
-    info = lots.get_lot(ledger.engine, gtin, lot, viewer=viewer)
-    try:
-        origin = get_location(ledger.engine, info.origin_location).name
-    except NotFound:
-        origin = info.origin_location
-    try:
-        net_weight = directory.get_product(ledger.engine, info.gtin).net_weight_kg
-    except NotFound:
-        net_weight = None
-    try:
-        return LabelData.for_lot(
-            base,
-            gtin=info.gtin,
-            lot=info.lot,
-            product=info.product,
-            expiry=None if info.expiry is None else date.fromisoformat(info.expiry),
-            origin=origin,
-            quantity="",
-            unit=info.unit,
-            net_weight_kg=None if net_weight is None else Decimal(net_weight),
-        )
     except LabelDataError as exc:
         raise ApiError(422, "label-error", str(exc)) from None
 
@@ -109,11 +83,6 @@ def _file(data: bytes, media_type: str, name: str) -> Response:
     )
 
 
-def _name(label: LabelData, ext: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label.lot)
-    return f"{label.gtin}-{safe}.{ext}"
-
-
 def _check_dpi(dpi: int) -> None:
     if dpi not in DPIS:
         message = f"thermal printers print at {' or '.join(map(str, DPIS))} dpi, not {dpi}"
@@ -121,7 +90,7 @@ def _check_dpi(dpi: int) -> None:
 
 
 def _one(request: Request, ledger: Ledger, key: KeyInfo, gtin: str, lot: str) -> LabelData:
-    return lot_label(ledger, resolver_base(request), gtin, lot, viewer=viewer(key))
+    return _label(ledger, resolver_base(request), gtin, lot, viewer=viewer(key))
 
 
 _Responses = dict[int | str, dict[str, Any]]
@@ -147,7 +116,7 @@ def label_png(
     _check_dpi(dpi)
     label = _one(request, ledger, key, gtin, lot)
     png = _rendered(lambda: render_png(label, dpi=dpi, size=size))
-    return _file(png, "image/png", _name(label, "png"))
+    return _file(png, "image/png", labelling.label_file_name(label, "png"))
 
 
 @router.get("/v1/lots/{gtin}/{lot:path}/label.pdf", response_class=Response, responses=_PDF)
@@ -163,7 +132,7 @@ def label_pdf(
     Roles: any signed-in key."""
     label = _one(request, ledger, key, gtin, lot)
     pdf = _rendered(lambda: render_pdf([label], stock=stock))
-    return _file(pdf, "application/pdf", _name(label, "pdf"))
+    return _file(pdf, "application/pdf", labelling.label_file_name(label, "pdf"))
 
 
 @router.get(
@@ -192,7 +161,7 @@ def label_zpl(
         if font is None and "outside Zebra font 0" in exc.detail:
             raise invalid("font", f"{exc.detail}, e.g. ?font=E:SIMSUN.TTF") from None
         raise
-    return _file(zpl.encode(), "text/plain; charset=utf-8", _name(label, "zpl"))
+    return _file(zpl.encode(), "text/plain; charset=utf-8", labelling.label_file_name(label, "zpl"))
 
 
 class LotName(BaseModel):
@@ -245,7 +214,7 @@ def label_sheet(request: Request, body: SheetRequest, ledger: LedgerDep, key: An
     for index, item in enumerate(body.lots):
         gtin, lot = _lot_name(item)
         try:
-            labels.append(lot_label(ledger, base, gtin, lot, viewer=viewer(key)))
+            labels.append(_label(ledger, base, gtin, lot, viewer=viewer(key)))
         except NotFound as exc:
             raise ApiError(404, "not-found", f"lots[{index}]: {exc}", index=index) from None
         except ApiError as exc:

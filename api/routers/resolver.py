@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,6 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import get_ledger
 from api.errors import problem, problem_for
+from api.labelling import configured_resolver_base
 from api.negotiation import best_match
 from labels.digital_link import lot_uri, parse_scan
 from labels.errors import ScanError
@@ -46,9 +46,6 @@ from verifier.note import verify_checkpoint
 
 router = APIRouter(tags=["resolver"])
 
-#: Environment variable: the base URL printed in labels' QR codes and used as the canonical
-#: URI of a lot (``https://id.example.com`` or with a path prefix); default: the request's.
-RESOLVER_BASE_ENV = "LOTLEDGER_RESOLVER_BASE"
 #: The staff session cookie: a random session token (never the API key), HttpOnly,
 #: SameSite=Lax, Secure over https; see api.routers.scan and ledger.masterdata.sessions.
 SESSION_COOKIE = "lotledger_session"
@@ -78,9 +75,10 @@ def render_page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 
 def resolver_base(request: Request) -> str:
-    """The base URL of lots' Digital Link URIs: the setting, else this request's base URL."""
-    configured = os.environ.get(RESOLVER_BASE_ENV, "").strip()
-    return (configured or str(request.base_url)).rstrip("/")
+    """The base URL of lots' Digital Link URIs (printed in labels' QR codes, the canonical URI
+    of a lot): ``LOTLEDGER_RESOLVER_BASE`` (``https://id.example.com`` or with a path prefix),
+    else this request's base URL."""
+    return (configured_resolver_base() or str(request.base_url)).rstrip("/")
 
 
 def session_key(request: Request, ledger: Ledger) -> KeyInfo | None:

@@ -229,7 +229,8 @@ def _price(text: str | None) -> int:
 
 
 # Raw SQL for select_in: building and keying the SELECT ... IN statement with the Core
-# cost about 0.1 ms of every append that completes events, several times the query.
+# cost every append that completes events several times the query itself
+# (docs/benchmarks-history.md, "Figures from the code").
 _PRODUCTS_BY_GTIN = (
     f"SELECT {Product.__tablename__}.gtin, shelf_life_days, unit_price "  # noqa: S608 - schema names
     f"FROM {Product.__tablename__} LEFT OUTER JOIN {CataloguePrice.__tablename__} "

@@ -451,7 +451,8 @@ EPCIS: dict[str, tuple[str, str | None, str]] = {
 
 _ONE = TypeAdapter(Event)
 # The adapter's core validator, called directly: ``TypeAdapter.validate_python`` only passes
-# its defaults on, and that Python call cost about a tenth of a register event's validation.
+# its defaults on, and that Python call cost a measurable share of a register event's
+# validation (docs/benchmarks-history.md, "Figures from the code").
 _validate_one = _ONE.validator.validate_python
 
 
@@ -486,7 +487,7 @@ def parse_events(raw: list[Any]) -> list[BaseModel]:
 def dump_event(event: BaseModel) -> dict[str, Any]:
     """``event.model_dump(mode="json", exclude_none=True)``: the ``event`` object of its log
     entry. Through the model's serializer directly, without ``model_dump``'s Python frame
-    (a third of the cost on a 500-event batch)."""
+    (a measurable share of the cost: docs/benchmarks-history.md, "Figures from the code")."""
     return event.__pydantic_serializer__.to_python(  # type: ignore[no-any-return]
         event, mode="json", exclude_none=True
     )

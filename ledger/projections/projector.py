@@ -972,8 +972,8 @@ class BatchProjector(OrderRules):
         # are kept on purpose: they fix the order the rows are written in, hence the order of
         # new rows in the tables (what a read without ORDER BY sees) and the order PostgreSQL
         # locks existing rows in, which would otherwise follow the order of a set (string
-        # hashing differs from process to process) or of the batch. About 0.2 ms of a
-        # 500-event batch.
+        # hashing differs from process to process) or of the batch. They cost little
+        # (docs/benchmarks-history.md, "Figures from the code").
         conn = self.conn
         self.flows.flush(conn)
         lots = [v for v in self.lots.values() if v is not None]
@@ -1102,7 +1102,7 @@ _LOTS_BY_CODE = (
     + " ON lot_states.lot_id = lots.id WHERE lots.lot {keys}"
 )
 # Raw SQL for select_in, like _LOTS_BY_CODE: a Core SELECT ... IN built for each batch cost
-# about 0.1 ms, several times the query.
+# several times the query (docs/benchmarks-history.md, "Figures from the code").
 _LOCATIONS_BY_ID = f"SELECT id, org_id FROM {Location.__tablename__} WHERE id {{keys}}"  # noqa: S608
 _EPCIS_HASHES = "SELECT org_id, event_hash, seq FROM epcis_event_hashes WHERE event_hash {keys}"
 _lot_row = attrgetter(*_LOT_COLS)  # a LotState's lots row, as a tuple in _LOT_COLS order

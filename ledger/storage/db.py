@@ -70,9 +70,9 @@ def make_engine(
         # The WAL size at which a commit checkpoints (copies the WAL into the database file)
         # before it returns. SQLite's 1,000 pages unless a WalCheckpointer does that work on
         # its own thread; then only a backstop. (4,000 pages without a checkpointer made
-        # 500-event batches about 2 ms faster, but under the mixed load test the commit that
-        # ran a 16 MiB checkpoint held every write queued behind it: the slowest writes
-        # took 0.6-1 s.)
+        # 500-event batches faster, but under the mixed load test the commit that ran a
+        # 16 MiB checkpoint held every write queued behind it and the slowest writes took
+        # far longer: docs/benchmarks-history.md, "Figures from the code".)
         cur.execute(f"PRAGMA wal_autocheckpoint={wal_autocheckpoint}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -103,13 +103,14 @@ class WalCheckpointer:
     """Checkpoints a SQLite WAL on a thread of its own, off the writers' path.
 
     With SQLite's default, the commit that takes the WAL past 1,000 pages copies them into
-    the database file (and syncs it) before it returns: every 500-event batch paid about
-    2-3 ms for it on average, and the write that drew a large checkpoint held every write
-    queued behind it. Here a thread runs a PASSIVE checkpoint every ``interval`` seconds:
-    it copies only frames already committed, never takes the write lock and never waits
-    for it, so writers go on appending to the WAL meanwhile (their statements and its I/O
-    release the GIL and run on another core). The engine's connections keep a backstop
-    (``WAL_BACKSTOP_PAGES``), so the WAL stays bounded should this thread fall behind.
+    the database file (and syncs it) before it returns: every 500-event batch paid for it on
+    average (docs/benchmarks-history.md, "Figures from the code"), and the write that drew a
+    large checkpoint held every write queued behind it. Here a thread runs a PASSIVE
+    checkpoint every ``interval`` seconds: it copies only frames already committed, never
+    takes the write lock and never waits for it, so writers go on appending to the WAL
+    meanwhile (their statements and its I/O release the GIL and run on another core). The
+    engine's connections keep a backstop (``WAL_BACKSTOP_PAGES``), so the WAL stays bounded
+    should this thread fall behind.
 
     Only for a SQLite file in WAL mode (``applies``); the service starts one per process
     (``Ledger.open(background_checkpoints=True)``). Several processes over one file may

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_type_hints
 
 from fastapi.openapi.utils import get_openapi
+from pydantic import create_model
 
 from api.routers import orders, replenishment, reports, stock
 from ledger import Ledger, create_product, set_terms
@@ -201,8 +202,15 @@ def test_stock_document_is_the_documented_model(
     api_keys: Keys,  # noqa: F811
 ) -> None:
     # The stock answer is encoded straight from the ledger's tuples: their fields, less the
-    # location, must be StockItemOut's, in order, and the body must validate as StockOut.
+    # location, must be StockItemOut's, in order, with the same types and documentation (the
+    # model derived from the tuple's annotations documents exactly what StockItemOut does),
+    # and the body must validate as StockOut.
     assert StockItem._fields[1:] == tuple(stock.StockItemOut.model_fields)
+    hints = get_type_hints(StockItem, include_extras=True)
+    derived = create_model(
+        "StockItemOut", **{name: (hints[name], ...) for name in StockItem._fields[1:]}
+    )
+    assert derived.model_json_schema() == stock.StockItemOut.model_json_schema()
     today = datetime.now(UTC).date()
 
     def day(n: int) -> str:

@@ -17,7 +17,7 @@ from PIL import Image
 
 from api.app import create_app
 from api.cli import main
-from api.routers.resolver import RESOLVER_BASE_ENV
+from api.labelling import RESOLVER_BASE_ENV
 from labels import parse_scan
 from labels.zpl import qr_field_data
 from ledger import Ledger, Settings
@@ -263,6 +263,11 @@ def test_cli_errors(
     assert "does not exist" in capsys.readouterr().err
     assert cli(settings, "--lot", "nonsense", "--out", out) == 1
     assert "GTIN/LOT" in capsys.readouterr().err
+    # A malformed GTIN is named in plain words, as the API's 400 names it.
+    assert cli(settings, "--lot", "09506000134353/B001", "--out", out) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("\nlotledger labels: ")
+    assert "check digit" in err
     assert cli(settings, "--lot", f"{LETTUCE}/B001", "--stock", "a3", "--out", out) == 1
     assert "--stock" in capsys.readouterr().err
     assert not Path(out).exists()

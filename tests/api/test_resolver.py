@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from api.app import create_app
-from api.routers.resolver import RESOLVER_BASE_ENV, SESSION_COOKIE
+from api.labelling import RESOLVER_BASE_ENV
+from api.routers.resolver import SESSION_COOKIE
 from ledger import Ledger
 from ledger.masterdata import sessions
 from ledger.masterdata.keys import list_keys, revoke_key
