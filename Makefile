@@ -27,6 +27,7 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy ledger verifier api labels
 
 bench: install-dev

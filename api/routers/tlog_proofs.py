@@ -11,7 +11,7 @@ proof as ``text/plain`` against the latest checkpoint with its witnesses' cosign
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
@@ -22,7 +22,7 @@ from api.routers import AUTH, problems
 from ledger.log.offline_proof import entry_tlog_proof, event_tlog_proof
 
 router = APIRouter(tags=["verification"])
-_PROOF = {
+_PROOF: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "a c2sp.org/tlog-proof@v1 proof; its extra line is the leaf bytes",
         "content": {"text/plain": {"schema": {"type": "string"}}},

@@ -191,9 +191,7 @@ class BatchProjector(OrderRules):
         )
 
     def _load_epcis_hashes(self, batch: Sequence[Applied]) -> None:
-        wanted = {
-            (item.actor, h) for item in batch if (h := item.event.__dict__.get("epcis_hash"))
-        }
+        wanted = {(item.actor, h) for item in batch if (h := item.event.__dict__.get("epcis_hash"))}
         if wanted:
             rows = select_in(self.conn, _EPCIS_HASHES, sorted({h for _, h in wanted}), chunk=_CHUNK)
             self.epcis_hashes.update(((r[0], r[1]), r[2]) for r in rows)
